@@ -1,0 +1,163 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { Auth } from './auth.js';
+import type { Broker } from './broker/broker.js';
+import { MemoryBroker } from './broker/memory.js';
+import { RedisBroker } from './broker/redis.js';
+import type { Config } from './config.js';
+import { ChatError, HTTP_STATUS } from './errors.js';
+import { healthRoutes } from './http/health.js';
+import { loginRoutes } from './http/login.js';
+import { roomRoutes } from './http/rooms.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { ChatNode } from './node.js';
+import { MemoryPresence } from './presence/memory.js';
+import type { PresenceManager } from './presence/presence.js';
+import { RedisPresence } from './presence/redis.js';
+import { LIMITS, type ErrorCode } from './protocol.js';
+import { Gateway } from './realtime/gateway.js';
+import { Hub } from './realtime/hub.js';
+
+export interface Backends {
+  broker: Broker;
+  presence: PresenceManager;
+}
+
+export interface ChatApp {
+  http: FastifyInstance;
+  gateway: Gateway;
+  node: ChatNode;
+  hub: Hub;
+  metrics: Metrics;
+  backends: Backends;
+  /** Starts presence, then listens. Resolves with the bound port. */
+  listen(): Promise<number>;
+  /** Graceful shutdown: stop accepting, close sockets with 1012, remove own presence, release the broker. */
+  close(): Promise<void>;
+}
+
+/** Memory backends without REDIS_URL, Redis ones with it: chosen once, here. */
+export function createBackends(config: Config, onError: (err: unknown, during: string) => void): Backends {
+  if (!config.redisUrl) {
+    const broker = new MemoryBroker({ historyMaxLen: config.historyMaxLen });
+    return { broker, presence: new MemoryPresence(broker) };
+  }
+  const broker = new RedisBroker({
+    url: config.redisUrl,
+    historyMaxLen: config.historyMaxLen,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  });
+  const presence = new RedisPresence({
+    redis: broker.client,
+    keys: broker.keys,
+    nodeId: config.nodeId,
+    heartbeatMs: config.presenceHeartbeatMs,
+    ttlMs: config.presenceTtlMs,
+    sweepMs: config.presenceSweepMs,
+    onError,
+  });
+  return { broker, presence };
+}
+
+export function buildApp(config: Config, backends?: Backends): ChatApp {
+  const http = Fastify({
+    logger: { level: config.logLevel, base: { node: config.nodeId } },
+    // Room messages are at most 4000 code points; leave room for JSON escaping.
+    bodyLimit: LIMITS.maxFrameBytes,
+    forceCloseConnections: true,
+    // One log line per request costs more than the request at load-test rates.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const metrics = createMetrics();
+  const { broker, presence } =
+    backends ?? createBackends(config, (err, during) => http.log.warn({ err, during }, 'background task failed'));
+  const auth = new Auth(config.jwtSecret, config.tokenTtlSeconds);
+  const hub = new Hub();
+  const node = new ChatNode(hub, broker, presence, metrics, http.log, { maxRoomsPerConnection: config.maxRoomsPerConnection });
+  const gateway = new Gateway(hub, node, auth, metrics, http.log, {
+    nodeId: config.nodeId,
+    pingIntervalMs: config.pingIntervalMs,
+    limits: {
+      maxBufferedBytes: config.maxBufferedBytes,
+      messages: { perSecond: config.rateMessagesPerSec, burst: config.rateBurst },
+      frames: { perSecond: config.rateFramesPerSec, burst: config.rateFramesBurst },
+    },
+  });
+  gateway.attach(http.server);
+  let draining = false;
+  broker.on('down', () => http.log.error('broker unreachable: sends are refused until it returns'));
+  broker.on('up', () => http.log.info('broker reachable again'));
+
+  http.setErrorHandler((error: FastifyError | ChatError, request, reply) => {
+    const { status, code, message } = describeError(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    reply.code(status).send({ error: { code, message } });
+  });
+  http.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  http.register(healthRoutes, { broker, metrics, isDraining: () => draining });
+  if (config.guestLogin) http.register(loginRoutes, { auth });
+  http.register(roomRoutes, { auth, broker, presence, node });
+  if (config.webRoot) {
+    const root = resolve(config.webRoot);
+    if (!existsSync(root)) throw new Error(`WEB_ROOT ${root} does not exist: build the web client first (npm run build)`);
+    http.register(fastifyStatic, { root, wildcard: false });
+    // Client-side routes fall back to the app; API paths keep their JSON 404.
+    http.setNotFoundHandler((request, reply) => {
+      if (request.method === 'GET' && !request.url.startsWith('/api/')) return reply.sendFile('index.html');
+      reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
+    });
+  }
+
+  let closing: Promise<void> | undefined;
+  const app: ChatApp = {
+    http,
+    gateway,
+    node,
+    hub,
+    metrics,
+    backends: { broker, presence },
+    async listen() {
+      await presence.start();
+      await http.listen({ port: config.port, host: config.host });
+      const address = http.server.address();
+      return typeof address === 'object' && address ? address.port : config.port;
+    },
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        gateway.drain();
+        await waitFor(() => hub.connections.size === 0, config.shutdownGraceMs);
+        await presence.close().catch((err) => http.log.warn({ err }, 'presence cleanup failed'));
+        await http.close();
+        await broker.close();
+      })();
+      return closing;
+    },
+  };
+  return app;
+}
+
+function describeError(error: FastifyError | ChatError): { status: number; code: ErrorCode; message: string } {
+  if (error instanceof ChatError) return { status: error.status, code: error.code, message: error.message };
+  const status = error.statusCode ?? 500;
+  if (status === 413) return { status, code: 'too_large', message: 'request body too large' };
+  if (status === 415) return { status: 400, code: 'bad_request', message: 'send JSON (content-type: application/json)' };
+  if (status >= 400 && status < 500) return { status: 400, code: 'bad_request', message: error.message };
+  return { status: HTTP_STATUS.internal, code: 'internal', message: 'internal error' };
+}
+
+function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolvePromise) => {
+    const deadline = Date.now() + timeoutMs;
+    const check = () => {
+      if (condition() || Date.now() >= deadline) return resolvePromise();
+      setTimeout(check, 25);
+    };
+    check();
+  });
+}

@@ -1,0 +1,196 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { compareIds } from '../protocol.js';
+import '../redis/commands.js';
+import { connectRedis } from '../redis/connect.js';
+import { RedisKeys, decodePayload, encodeEvent } from '../redis/keys.js';
+import {
+  messageBody,
+  messageFrame,
+  type Broker,
+  type BrokerEvent,
+  type DeliveryHandler,
+  type HistoryPage,
+  type HistoryQuery,
+  type MessageDraft,
+  type StoredMessage,
+} from './broker.js';
+import { trimSlack } from './history.js';
+
+/**
+ * Stores the message in the room's stream and publishes the finished frame in
+ * one atomic step, so the stream id is the message id and pub/sub order is id
+ * order. Trims in batches and remembers the newest trimmed id, which is what
+ * `joined.truncated` is computed from.
+ *
+ * KEYS: log, trimmed. ARGV: channel, body, frame head, maxLen, slack.
+ */
+const PUBLISH_SCRIPT = `
+local id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[2])
+local ms = string.sub(id, 1, string.find(id, '-', 1, true) - 1)
+redis.call('PUBLISH', ARGV[1], 'm' .. id .. '\\n' .. ARGV[3] .. id .. '","ts":' .. ms .. ',' .. ARGV[2])
+local max = tonumber(ARGV[4])
+local len = redis.call('XLEN', KEYS[1])
+if len > max + tonumber(ARGV[5]) then
+  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', len - max + 1)
+  redis.call('XTRIM', KEYS[1], 'MINID', old[len - max + 1][1])
+  redis.call('SET', KEYS[2], old[len - max][1])
+end
+return id
+`;
+
+type StreamEntry = [id: string, fields: string[]];
+
+export interface RedisBrokerOptions {
+  url: string;
+  historyMaxLen: number;
+  commandTimeoutMs: number;
+  keyPrefix?: string;
+}
+
+/**
+ * The broker of a replicated deployment: pub/sub on a separate subscriber
+ * connection (one channel per room this process has members in), history in
+ * a capped stream per room.
+ */
+export class RedisBroker implements Broker {
+  readonly keys: RedisKeys;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly events = new EventEmitter();
+  private handler: DeliveryHandler = () => {};
+  /** Rooms the node wants; restored by hand after a reconnect (autoResubscribe is off). */
+  private readonly wanted = new Set<string>();
+  private wasDown = false;
+  private closed = false;
+
+  constructor(private readonly options: RedisBrokerOptions) {
+    this.keys = new RedisKeys(options.keyPrefix);
+    this.pub = connectRedis(options.url, { commandTimeout: options.commandTimeoutMs }) ;
+    this.pub.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.sub = connectRedis(options.url, { autoResubscribe: false, commandTimeout: options.commandTimeoutMs });
+    this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
+    for (const redis of [this.pub, this.sub]) {
+      redis.on('ready', () => this.onConnectionReady());
+      redis.on('close', () => this.onConnectionLost());
+      // ioredis reconnects by itself; errors are reported through readiness and metrics.
+      redis.on('error', () => this.events.emit('error'));
+    }
+  }
+
+  /** The command connection, shared with the Redis presence manager. */
+  get client(): Redis {
+    return this.pub;
+  }
+
+  onDelivery(handler: DeliveryHandler): void {
+    this.handler = handler;
+  }
+
+  on(event: BrokerEvent | 'error', listener: () => void): void {
+    this.events.on(event, listener);
+  }
+
+  async subscribe(room: string): Promise<void> {
+    this.wanted.add(room);
+    try {
+      await this.sub.subscribe(this.keys.channel(room));
+    } catch (err) {
+      this.wanted.delete(room);
+      throw err;
+    }
+  }
+
+  async unsubscribe(room: string): Promise<void> {
+    this.wanted.delete(room);
+    // While disconnected there is nothing to undo: Redis dropped the subscription with the connection.
+    if (this.sub.status === 'ready') await this.sub.unsubscribe(this.keys.channel(room));
+  }
+
+  async publish(draft: MessageDraft): Promise<StoredMessage> {
+    const body = messageBody(draft);
+    const head = `{"type":"message","room":"${draft.room}","id":"`;
+    const { historyMaxLen } = this.options;
+    const id = await this.pub.roomcastPublish(
+      this.keys.log(draft.room),
+      this.keys.trimmed(draft.room),
+      this.keys.channel(draft.room),
+      body,
+      head,
+      historyMaxLen,
+      trimSlack(historyMaxLen),
+    );
+    return { id, frame: messageFrame(draft.room, id, body) };
+  }
+
+  async publishEvent(room: string, frame: string, skip = ''): Promise<void> {
+    await this.pub.publish(this.keys.channel(room), encodeEvent(frame, skip));
+  }
+
+  async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
+    const log = this.keys.log(room);
+    if (query.since !== undefined) {
+      const results = await this.pub.multi().xrange(log, `(${query.since}`, '+').get(this.keys.trimmed(room)).exec();
+      if (!results) throw new Error('history transaction aborted');
+      const [[rangeErr, entries], [getErr, trimmedUpTo]] = results as [[Error | null, StreamEntry[]], [Error | null, string | null]];
+      if (rangeErr || getErr) throw rangeErr ?? getErr;
+      const truncated = trimmedUpTo !== null && compareIds(trimmedUpTo, query.since) > 0;
+      return { messages: this.toMessages(room, entries), truncated };
+    }
+    const end = query.before === undefined ? '+' : `(${query.before}`;
+    const entries = (await this.pub.xrevrange(log, end, '-', 'COUNT', query.limit ?? 50)) as StreamEntry[];
+    return { messages: this.toMessages(room, entries.reverse()), truncated: false };
+  }
+
+  isReady(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+
+  private toMessages(room: string, entries: StreamEntry[]): StoredMessage[] {
+    return entries.map(([id, fields]) => ({ id, frame: messageFrame(room, id, fields[1] ?? '') }));
+  }
+
+  private receive(channel: string, payload: string): void {
+    const room = this.keys.roomOf(channel);
+    if (room === undefined || !this.wanted.has(room)) return;
+    const delivery = decodePayload(room, payload);
+    if (delivery) this.handler(delivery);
+  }
+
+  private onConnectionLost(): void {
+    if (this.closed || this.wasDown) return;
+    this.wasDown = true;
+    this.events.emit('down');
+  }
+
+  private onConnectionReady(): void {
+    if (!this.isReady() || !this.wasDown || this.closed) return;
+    this.wasDown = false;
+    void this.restoreSubscriptions();
+  }
+
+  /**
+   * After a reconnect, subscribe again to every wanted room, then tell the
+   * node to fill the gap from history. The PING makes sure the SUBSCRIBE took
+   * effect before anyone reads history, so nothing falls between the two.
+   */
+  private async restoreSubscriptions(): Promise<void> {
+    try {
+      const channels = [...this.wanted].map((room) => this.keys.channel(room));
+      if (channels.length > 0) await this.sub.subscribe(...channels);
+      await this.sub.ping();
+      this.events.emit('up');
+      this.events.emit('resync');
+    } catch {
+      // The connection dropped again; the next 'ready' retries.
+      this.wasDown = true;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import { hostname } from 'node:os';
+
+/** Every setting of a replica, read from the environment once, at start-up. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Absent: the embedded in-memory broker (one process, nothing shared). */
+  redisUrl?: string;
+  nodeId: string;
+  production: boolean;
+  jwtSecret: string;
+  /** True when the secret is the development default (never in production). */
+  devSecret: boolean;
+  /** Lifetime of tokens minted by the guest login. */
+  tokenTtlSeconds: number;
+  /** The guest login (`POST /api/login`); off by default in production. */
+  guestLogin: boolean;
+  logLevel: string;
+  /** Directory of the built web client, served at `/`. */
+  webRoot?: string;
+  /** Messages kept per room (at least; trimming is done in batches above it). */
+  historyMaxLen: number;
+  /** Token bucket for `send` and `typing` frames, per socket. */
+  rateMessagesPerSec: number;
+  rateBurst: number;
+  /** Token bucket for every other frame, per socket. */
+  rateFramesPerSec: number;
+  rateFramesBurst: number;
+  maxRoomsPerConnection: number;
+  /** A socket whose unsent bytes pass this is closed with 1013. */
+  maxBufferedBytes: number;
+  pingIntervalMs: number;
+  presenceHeartbeatMs: number;
+  presenceTtlMs: number;
+  presenceSweepMs: number;
+  /** How long SIGTERM waits for sockets to close before exiting anyway. */
+  shutdownGraceMs: number;
+  /** Redis commands that take longer fail, so a hung Redis never hangs a send. */
+  redisCommandTimeoutMs: number;
+}
+
+/** The development secret. Refused when NODE_ENV=production. */
+export const DEV_JWT_SECRET = 'roomcast-development-secret-do-not-use-in-production';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = new EnvReader(env);
+  const production = env.NODE_ENV === 'production';
+
+  const secret = env.CHAT_JWT_SECRET;
+  if (secret === undefined || secret === '') {
+    if (production) throw new ConfigError('CHAT_JWT_SECRET', 'is required when NODE_ENV=production');
+  } else if (Buffer.byteLength(secret) < 32) {
+    throw new ConfigError('CHAT_JWT_SECRET', 'must be at least 32 bytes long');
+  }
+  const devSecret = !secret;
+
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss:// (got "${redisUrl}")`);
+  }
+  const nodeId = env.NODE_ID || `${hostname()}-${process.pid}`;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) {
+    throw new ConfigError('NODE_ID', 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+  }
+
+  const heartbeat = read.int('PRESENCE_HEARTBEAT_MS', 5000, 100, 60_000);
+  const config: Config = {
+    port: read.int('PORT', 3000, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    redisUrl,
+    nodeId,
+    production,
+    jwtSecret: secret || DEV_JWT_SECRET,
+    devSecret,
+    tokenTtlSeconds: read.int('TOKEN_TTL_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
+    guestLogin: read.bool('GUEST_LOGIN', !production),
+    logLevel: read.oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    webRoot: env.WEB_ROOT || undefined,
+    historyMaxLen: read.int('HISTORY_MAX_LEN', 1000, 1, 10_000_000),
+    rateMessagesPerSec: read.number('RATE_MESSAGES_PER_SEC', 10, 0.1),
+    rateBurst: read.int('RATE_BURST', 30, 1, 1_000_000),
+    rateFramesPerSec: read.number('RATE_FRAMES_PER_SEC', 50, 0.1),
+    rateFramesBurst: read.int('RATE_FRAMES_BURST', 200, 1, 1_000_000),
+    maxRoomsPerConnection: read.int('MAX_ROOMS_PER_CONNECTION', 100, 1, 100_000),
+    maxBufferedBytes: read.int('MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 64 * 1024, 1024 ** 3),
+    pingIntervalMs: read.int('PING_INTERVAL_MS', 30_000, 100, 600_000),
+    presenceHeartbeatMs: heartbeat,
+    presenceTtlMs: read.int('PRESENCE_TTL_MS', 11_000, heartbeat + 1, 600_000),
+    presenceSweepMs: read.int('PRESENCE_SWEEP_MS', 2000, 50, 60_000),
+    shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    redisCommandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 3000, 50, 60_000),
+  };
+  if (production && config.guestLogin && env.GUEST_LOGIN === undefined) config.guestLogin = false;
+  return config;
+}
+
+class EnvReader {
+  constructor(private readonly env: Env) {}
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.number(name, fallback, min, max);
+    if (!Number.isInteger(value)) throw new ConfigError(name, `must be a whole number (got "${this.env[name]}")`);
+    return value;
+  }
+
+  number(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new ConfigError(name, `must be a number (got "${raw}")`);
+    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max} (got ${value})`);
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    throw new ConfigError(name, `must be true or false (got "${raw}")`);
+  }
+
+  oneOf(name: string, fallback: string, allowed: string[]): string {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!allowed.includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return raw;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Boots one replica: reads the configuration, builds the app, listens, and
+ * drains on SIGTERM/SIGINT. Everything else lives in app.ts.
+ */
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { RedisBroker } from './broker/redis.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const app = buildApp(config);
+  const log = app.http.log;
+  if (config.devSecret) {
+    log.warn('CHAT_JWT_SECRET is not set: using the DEVELOPMENT secret. Anyone can forge tokens. Never run like this in production.');
+  }
+  if (app.backends.broker instanceof RedisBroker) {
+    await waitForBroker(app.backends.broker, 30_000, log.info.bind(log));
+  }
+
+  const port = await app.listen();
+  log.info(
+    { port, host: config.host, node: config.nodeId, broker: config.redisUrl ? 'redis' : 'memory' },
+    `Roomcast listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining: closing sockets with 1012');
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 5000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** A replica that cannot reach Redis at boot would answer every send with an error: wait, then give up loudly. */
+async function waitForBroker(broker: RedisBroker, timeoutMs: number, info: (msg: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  while (!broker.isReady()) {
+    if (Date.now() > deadline) {
+      console.error(`Could not reach Redis at REDIS_URL within ${timeoutMs / 1000} s`);
+      process.exit(1);
+    }
+    if (!said) info('waiting for Redis');
+    said = true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

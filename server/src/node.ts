@@ -1,0 +1,223 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Broker, Delivery, StoredMessage } from './broker/broker.js';
+import { ChatError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import type { PresenceManager } from './presence/presence.js';
+import { ErrorCode, LIMITS, compareIds, type TypingEvent, type User } from './protocol.js';
+import type { Connection, Membership } from './realtime/connection.js';
+import type { Hub } from './realtime/hub.js';
+
+/**
+ * This replica's view of one room it has members in: the broker
+ * subscription, and where the live feed stands so that a gap (a Redis
+ * reconnect) can be filled from history without duplicates.
+ */
+interface RoomFeed {
+  subscribed: Promise<void>;
+  /** Id of the newest message dispatched live. */
+  lastId?: string;
+  /** Newest id known from history reads, used before any live message. */
+  baseline?: string;
+  /** Set while filling a gap: live deliveries wait here. */
+  syncing: Delivery[] | null;
+}
+
+export interface NodeOptions {
+  maxRoomsPerConnection: number;
+}
+
+/**
+ * The chat logic between sockets and the broker: joins with replay,
+ * sends, typing, presence, and the ordered feed of each room. It talks to
+ * the Hub (sockets), the Broker and the PresenceManager only through their
+ * interfaces.
+ */
+export class ChatNode {
+  private readonly feeds = new Map<string, RoomFeed>();
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly broker: Broker,
+    private readonly presence: PresenceManager,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+    private readonly options: NodeOptions,
+  ) {
+    broker.onDelivery((delivery) => this.receive(delivery));
+    broker.on('resync', () => void this.resync());
+  }
+
+  /**
+   * Subscribes first, buffers live frames, reads history after `since`, then
+   * sends `joined`, the replay and the buffered frames, skipping ids already
+   * sent: no gap, no duplicate.
+   */
+  async join(connection: Connection, room: string, since: string | undefined, ref?: string): Promise<void> {
+    let membership = connection.rooms.get(room);
+    const rejoin = membership !== undefined;
+    if (!rejoin && connection.rooms.size >= this.options.maxRoomsPerConnection) {
+      throw new ChatError(ErrorCode.badRequest, `a connection may join at most ${this.options.maxRoomsPerConnection} rooms`);
+    }
+    if (membership) {
+      membership.pending ??= [];
+    } else {
+      membership = { pending: [] };
+      connection.rooms.set(room, membership);
+    }
+    const current = membership;
+    try {
+      await this.subscribe(room, connection);
+      const users = await this.presence.join(room, { connectionId: connection.id, user: connection.user });
+      const page = await this.broker.history(room, since === undefined ? { limit: LIMITS.defaultReplay } : { since });
+      if (connection.rooms.get(room) !== current || connection.closed) return; // left or closed meanwhile
+      this.noteBaseline(room, page.messages.at(-1)?.id ?? since ?? '0-0');
+      connection.send(
+        ref === undefined
+          ? { type: 'joined', room, users, truncated: page.truncated }
+          : { type: 'joined', room, users, truncated: page.truncated, ref },
+      );
+      let lastSent = since;
+      for (const message of page.messages) {
+        connection.sendRaw(message.frame);
+        lastSent = message.id;
+      }
+      const pending = current.pending ?? [];
+      current.pending = null;
+      for (const delivery of pending) {
+        if (delivery.id !== undefined) {
+          if (lastSent !== undefined && compareIds(delivery.id, lastSent) <= 0) continue;
+          lastSent = delivery.id;
+        }
+        connection.sendRaw(delivery.frame);
+      }
+    } catch (err) {
+      if (!rejoin && connection.rooms.get(room) === current) await this.removeMembership(connection, room);
+      else current.pending = null;
+      throw this.brokerFailure(err, 'join');
+    }
+  }
+
+  async leave(connection: Connection, room: string): Promise<void> {
+    if (!connection.rooms.has(room)) throw new ChatError(ErrorCode.notJoined, `not joined to room "${room}"`);
+    await this.removeMembership(connection, room);
+  }
+
+  /** Stores and publishes; the sender's copy (with its ref) arrives through the room feed like everyone's. */
+  async send(connection: Connection, room: string, text: string, ref?: string): Promise<void> {
+    if (!connection.rooms.has(room)) throw new ChatError(ErrorCode.notJoined, `not joined to room "${room}"`);
+    const stored = await this.publish(room, connection.user, text, ref);
+    // Left the room before its own message came back: answer it directly, so every send has an outcome.
+    if (!connection.rooms.has(room)) connection.sendRaw(stored.frame);
+  }
+
+  async typing(connection: Connection, room: string): Promise<void> {
+    if (!connection.rooms.has(room)) throw new ChatError(ErrorCode.notJoined, `not joined to room "${room}"`);
+    const frame: TypingEvent = { type: 'typing', room, user: connection.user };
+    try {
+      await this.broker.publishEvent(room, JSON.stringify(frame), connection.id);
+    } catch (err) {
+      throw this.brokerFailure(err, 'typing');
+    }
+  }
+
+  /** Publishes a message; used by sockets and by the HTTP API. */
+  async publish(room: string, user: User, text: string, ref?: string): Promise<StoredMessage> {
+    if (!this.broker.isReady()) throw new ChatError(ErrorCode.internal, 'message not stored: the broker is unreachable');
+    try {
+      const stored = await this.broker.publish(ref === undefined ? { room, user, text } : { room, user, text, ref });
+      this.metrics.published.inc();
+      return stored;
+    } catch (err) {
+      throw this.brokerFailure(err, 'publish');
+    }
+  }
+
+  /** The socket is gone: leave every room (presence `left` goes out where it was the user's last connection). */
+  async disconnect(connection: Connection): Promise<void> {
+    await Promise.allSettled([...connection.rooms.keys()].map((room) => this.removeMembership(connection, room)));
+  }
+
+  private async removeMembership(connection: Connection, room: string): Promise<void> {
+    connection.rooms.delete(room);
+    if (this.hub.removeMember(room, connection)) {
+      this.feeds.delete(room);
+      this.metrics.rooms.set(this.hub.roomCount);
+      this.broker.unsubscribe(room).catch((err) => this.brokerFailure(err, 'unsubscribe'));
+    }
+    try {
+      await this.presence.leave(room, connection.id);
+    } catch (err) {
+      // Not fatal: if this replica cannot reach Redis now, its heartbeat stops
+      // covering the connection and the others' sweep removes it.
+      this.brokerFailure(err, 'presence leave');
+    }
+  }
+
+  private async subscribe(room: string, connection: Connection): Promise<void> {
+    const first = this.hub.addMember(room, connection);
+    let feed = this.feeds.get(room);
+    if (first || !feed) {
+      feed = { subscribed: this.broker.subscribe(room), syncing: null };
+      this.feeds.set(room, feed);
+      this.metrics.rooms.set(this.hub.roomCount);
+    }
+    try {
+      await feed.subscribed;
+    } catch (err) {
+      if (this.feeds.get(room) === feed) this.feeds.delete(room);
+      throw err;
+    }
+  }
+
+  private noteBaseline(room: string, id: string): void {
+    const feed = this.feeds.get(room);
+    if (feed && (feed.baseline === undefined || compareIds(id, feed.baseline) > 0)) feed.baseline = id;
+  }
+
+  private receive(delivery: Delivery): void {
+    const feed = this.feeds.get(delivery.room);
+    if (!feed) return;
+    if (feed.syncing) feed.syncing.push(delivery);
+    else this.dispatch(feed, delivery);
+  }
+
+  private dispatch(feed: RoomFeed, delivery: Delivery): void {
+    if (delivery.id !== undefined) {
+      if (feed.lastId !== undefined && compareIds(delivery.id, feed.lastId) <= 0) return;
+      feed.lastId = delivery.id;
+    }
+    this.metrics.broadcasts.inc();
+    this.metrics.framesOut.inc(this.hub.broadcast(delivery));
+  }
+
+  /** After a broker outage: fetch what each room missed, then release what arrived meanwhile. */
+  private async resync(): Promise<void> {
+    await Promise.all(
+      [...this.feeds].map(async ([room, feed]) => {
+        if (feed.syncing) return;
+        feed.syncing = [];
+        try {
+          const since = feed.lastId ?? feed.baseline ?? '0-0';
+          const page = await this.broker.history(room, { since });
+          for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });
+        } catch (err) {
+          this.brokerFailure(err, 'resync');
+        } finally {
+          const waiting = feed.syncing ?? [];
+          feed.syncing = null;
+          for (const delivery of waiting) this.dispatch(feed, delivery);
+        }
+      }),
+    );
+    this.log.info({ rooms: this.feeds.size }, 'broker reconnected; rooms resynchronised');
+  }
+
+  private brokerFailure(err: unknown, during: string): ChatError {
+    if (err instanceof ChatError) return err;
+    this.metrics.brokerErrors.inc();
+    this.log.warn({ err, during }, 'broker operation failed');
+    return new ChatError(ErrorCode.internal, `${during} failed: the broker is unreachable`);
+  }
+}
+
+export type { Membership };

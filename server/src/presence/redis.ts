@@ -1,0 +1,244 @@
+import type { Redis } from 'ioredis';
+import type { User } from '../protocol.js';
+import '../redis/commands.js';
+import { RedisKeys, encodeEvent } from '../redis/keys.js';
+import { presenceFrame, type Member, type PresenceManager } from './presence.js';
+
+/*
+ * Per room, two hashes:
+ *   pc: connection id → "userId \t nodeId"       (one field per connection)
+ *   pu: user id       → "count \t name"          (connections per user)
+ * The scripts keep them consistent and publish the diff in the same atomic
+ * step, so every replica sees one user's joins and leaves in order.
+ * Names never contain a tab: the contract forbids control characters.
+ */
+
+/** KEYS: pc, pu. ARGV: connectionId, userId, name, nodeId, channel, diff payload, wantList. */
+const JOIN_SCRIPT = `
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '\\t' .. ARGV[4]) == 1 then
+  local entry = redis.call('HGET', KEYS[2], ARGV[2])
+  if entry then
+    local tab = string.find(entry, '\\t', 1, true)
+    redis.call('HSET', KEYS[2], ARGV[2], (tonumber(string.sub(entry, 1, tab - 1)) + 1) .. string.sub(entry, tab))
+  else
+    redis.call('HSET', KEYS[2], ARGV[2], '1\\t' .. ARGV[3])
+    redis.call('PUBLISH', ARGV[5], ARGV[6])
+  end
+end
+if ARGV[7] == '1' then return redis.call('HGETALL', KEYS[2]) end
+return 0
+`;
+
+/**
+ * Removes connections: either those listed (ARGV[4..]) or, when ARGV[3] names
+ * a dead node, every connection of that node. Publishes one `left` diff with
+ * the users whose last connection went. KEYS: pc, pu. ARGV: channel, room, deadNode, connectionIds...
+ */
+const REMOVE_SCRIPT = `
+local left = {}
+local function remove(conn, value)
+  redis.call('HDEL', KEYS[1], conn)
+  local userId = string.sub(value, 1, string.find(value, '\\t', 1, true) - 1)
+  local entry = redis.call('HGET', KEYS[2], userId)
+  if not entry then return end
+  local tab = string.find(entry, '\\t', 1, true)
+  local count = tonumber(string.sub(entry, 1, tab - 1)) - 1
+  if count > 0 then
+    redis.call('HSET', KEYS[2], userId, count .. string.sub(entry, tab))
+  else
+    redis.call('HDEL', KEYS[2], userId)
+    left[#left + 1] = '{"id":' .. cjson.encode(userId) .. ',"name":' .. cjson.encode(string.sub(entry, tab + 1)) .. '}'
+  end
+end
+if ARGV[3] ~= '' then
+  local all = redis.call('HGETALL', KEYS[1])
+  local suffix = '\\t' .. ARGV[3]
+  for i = 1, #all, 2 do
+    local value = all[i + 1]
+    if string.sub(value, -#suffix) == suffix then remove(all[i], value) end
+  end
+else
+  for i = 4, #ARGV do
+    local value = redis.call('HGET', KEYS[1], ARGV[i])
+    if value then remove(ARGV[i], value) end
+  end
+end
+if #left > 0 then
+  redis.call('PUBLISH', ARGV[1], 'e\\n{"type":"presence","room":"' .. ARGV[2] .. '","joined":[],"left":[' .. table.concat(left, ',') .. ']}')
+end
+return #left
+`;
+
+/** Heartbeat of a node, in Redis's clock so replicas' clock skew does not matter. KEYS: nodes. ARGV: nodeId. */
+const BEAT_SCRIPT = `
+local t = redis.call('TIME')
+return redis.call('HSET', KEYS[1], ARGV[1], t[1] * 1000 + math.floor(t[2] / 1000))
+`;
+
+/** Nodes whose last heartbeat is older than ARGV[1] ms, in Redis's clock. KEYS: nodes. */
+const DEAD_NODES_SCRIPT = `
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local dead = {}
+for i = 1, #all, 2 do
+  if now - tonumber(all[i + 1]) > tonumber(ARGV[1]) then dead[#dead + 1] = all[i] end
+end
+return dead
+`;
+
+export interface RedisPresenceOptions {
+  /** The command connection (shared with the Redis broker). */
+  redis: Redis;
+  keys: RedisKeys;
+  nodeId: string;
+  heartbeatMs: number;
+  ttlMs: number;
+  sweepMs: number;
+  onError?: (err: unknown, during: string) => void;
+}
+
+/**
+ * Presence across replicas. Each replica heartbeats itself and re-asserts
+ * every local connection in one pipeline; the others remove the members of a
+ * replica whose heartbeat stopped, and publish the `left` diffs.
+ */
+export class RedisPresence implements PresenceManager {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  /** room → connection id → user: what this replica re-asserts on each heartbeat. */
+  private readonly local = new Map<string, Map<string, User>>();
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(private readonly options: RedisPresenceOptions) {
+    this.keys = options.keys;
+    this.redis = options.redis;
+    const define = (name: string, numberOfKeys: number, lua: string) => {
+      if (!(name in this.redis)) this.redis.defineCommand(name, { numberOfKeys, lua });
+    };
+    define('presenceJoin', 2, JOIN_SCRIPT);
+    define('presenceRemove', 2, REMOVE_SCRIPT);
+    define('presenceBeat', 1, BEAT_SCRIPT);
+    define('presenceDeadNodes', 1, DEAD_NODES_SCRIPT);
+  }
+
+  async join(room: string, member: Member): Promise<User[]> {
+    let members = this.local.get(room);
+    if (!members) this.local.set(room, (members = new Map()));
+    members.set(member.connectionId, member.user);
+    const [[err, result]] = (await this.redis
+      .pipeline()
+      .presenceJoin(...this.joinArgs(room, member.connectionId, member.user, true))
+      .sadd(this.keys.nodeRooms(this.options.nodeId), room)
+      .exec()) as [[Error | null, string[]]];
+    if (err) throw err;
+    return parseUsers(result);
+  }
+
+  async leave(room: string, connectionId: string): Promise<void> {
+    const members = this.local.get(room);
+    if (!members?.delete(connectionId)) return;
+    if (members.size === 0) this.local.delete(room);
+    await this.remove(room, '', [connectionId]);
+  }
+
+  async list(room: string): Promise<User[]> {
+    return parseUsers(await this.redis.hgetall(this.keys.presenceUsers(room)));
+  }
+
+  /** Removes what a previous process with this node id left behind, then starts the timers. */
+  async start(): Promise<void> {
+    await this.reapNode(this.options.nodeId);
+    await this.heartbeat();
+    const every = (ms: number, task: () => Promise<void>, name: string) => {
+      const timer = setInterval(() => task().catch((err) => this.options.onError?.(err, name)), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.heartbeatMs, () => this.heartbeat(), 'presence heartbeat');
+    every(this.options.sweepMs, () => this.sweep(), 'presence sweep');
+  }
+
+  /** Stops heartbeating without removing anything: what a crash looks like to the others. */
+  abandon(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
+  async close(): Promise<void> {
+    this.abandon();
+    const rooms = [...this.local];
+    this.local.clear();
+    await Promise.allSettled(rooms.map(([room, members]) => this.remove(room, '', [...members.keys()])));
+    await this.redis.pipeline().del(this.keys.nodeRooms(this.options.nodeId)).hdel(this.keys.nodes(), this.options.nodeId).exec();
+  }
+
+  /**
+   * One pipeline: the node's own heartbeat, then every local connection
+   * re-asserted. Re-asserting is idempotent, and it heals the case where
+   * others took this node for dead (a long pause) or Redis lost its data.
+   */
+  async heartbeat(): Promise<void> {
+    const pipeline = this.redis.pipeline().presenceBeat(this.keys.nodes(), this.options.nodeId);
+    const nodeRooms = this.keys.nodeRooms(this.options.nodeId);
+    for (const [room, members] of this.local) {
+      pipeline.sadd(nodeRooms, room);
+      for (const [connectionId, user] of members) pipeline.presenceJoin(...this.joinArgs(room, connectionId, user, false));
+    }
+    const results = await pipeline.exec();
+    const failed = results?.find(([err]: [Error | null, unknown]) => err);
+    if (failed) throw failed[0];
+  }
+
+  /** Removes the members of every node that stopped heartbeating. */
+  async sweep(): Promise<void> {
+    const dead = await this.redis.presenceDeadNodes(this.keys.nodes(), String(this.options.ttlMs));
+    for (const nodeId of dead) {
+      if (nodeId === this.options.nodeId) continue;
+      await this.reapNode(nodeId);
+      await this.redis.pipeline().del(this.keys.nodeRooms(nodeId)).hdel(this.keys.nodes(), nodeId).exec();
+    }
+  }
+
+  private async reapNode(nodeId: string): Promise<void> {
+    const rooms = await this.redis.smembers(this.keys.nodeRooms(nodeId));
+    for (const room of rooms) await this.remove(room, nodeId, []);
+  }
+
+  private remove(room: string, deadNode: string, connectionIds: string[]): Promise<number> {
+    return this.redis.presenceRemove(
+      this.keys.presenceConnections(room),
+      this.keys.presenceUsers(room),
+      this.keys.channel(room),
+      room,
+      deadNode,
+      ...connectionIds,
+    );
+  }
+
+  private joinArgs(room: string, connectionId: string, user: User, wantList: boolean): [string, string, ...string[]] {
+    return [
+      this.keys.presenceConnections(room),
+      this.keys.presenceUsers(room),
+      connectionId,
+      user.id,
+      user.name,
+      this.options.nodeId,
+      this.keys.channel(room),
+      encodeEvent(presenceFrame(room, [user], []), connectionId),
+      wantList ? '1' : '0',
+    ];
+  }
+}
+
+/** HGETALL of the users hash, flat [id, "count\tname", ...], as users. */
+function parseUsers(flat: string[] | Record<string, string>): User[] {
+  const entries = Array.isArray(flat) ? pairs(flat) : Object.entries(flat);
+  return entries.map(([id, value]) => ({ id, name: value.slice(value.indexOf('\t') + 1) }));
+}
+
+function pairs(flat: string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+  return out;
+}

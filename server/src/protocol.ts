@@ -1,0 +1,210 @@
+/**
+ * The wire contract (see docs/PROTOCOL.md): frame types, validation of what
+ * clients send, and the helpers every side needs (ids, names, rooms, text).
+ *
+ * This module has no Node-only imports at run time so that the web client and
+ * the load-test tool can import it too.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Stable error codes, shared by sockets and HTTP. */
+export const ErrorCode = {
+  badRequest: 'bad_request',
+  notJoined: 'not_joined',
+  rateLimited: 'rate_limited',
+  tooLarge: 'too_large',
+  unauthorized: 'unauthorized',
+  notFound: 'not_found',
+  internal: 'internal',
+  unavailable: 'unavailable',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** WebSocket close codes the server uses, and what a client should do. */
+export const CloseCode = {
+  normal: 1000,
+  /** Token expired mid-session: log in again. */
+  policyViolation: 1008,
+  /** Frame over the size limit. */
+  tooBig: 1009,
+  /** Graceful shutdown of the replica: reconnect (to another one) and resume. */
+  serviceRestart: 1012,
+  /** Overload or slow consumer: reconnect later and resume with `since`. */
+  tryAgainLater: 1013,
+} as const;
+
+export const LIMITS = {
+  /** Largest accepted WebSocket frame, in bytes. */
+  maxFrameBytes: 64 * 1024,
+  /** Longest message text, in code points, after trimming. */
+  maxTextCodePoints: 4000,
+  maxNameCodePoints: 32,
+  maxRefLength: 64,
+  /** Messages replayed on a join without `since`. */
+  defaultReplay: 50,
+  defaultPageSize: 50,
+  maxPageSize: 100,
+} as const;
+
+export const ROOM_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/** `<ms>-<seq>`, both decimal integers without leading zeros, as Redis stream ids. */
+export const MESSAGE_ID_PATTERN = /^(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})$/;
+
+export interface User {
+  id: string;
+  name: string;
+}
+
+// ---------------------------------------------------------------- client frames
+
+const Ref = Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.maxRefLength }));
+const Room = Type.String({ pattern: ROOM_PATTERN.source });
+
+export const JoinFrame = Type.Object({
+  type: Type.Literal('join'),
+  room: Room,
+  since: Type.Optional(Type.String({ pattern: MESSAGE_ID_PATTERN.source })),
+  ref: Ref,
+});
+export const LeaveFrame = Type.Object({ type: Type.Literal('leave'), room: Room, ref: Ref });
+/** Text length is checked after trimming (see normalizeText), not by the schema. */
+export const SendFrame = Type.Object({ type: Type.Literal('send'), room: Room, text: Type.String(), ref: Ref });
+export const TypingFrame = Type.Object({ type: Type.Literal('typing'), room: Room, ref: Ref });
+export const PingFrame = Type.Object({ type: Type.Literal('ping'), ref: Ref });
+
+export const ClientFrameSchemas = {
+  join: JoinFrame,
+  leave: LeaveFrame,
+  send: SendFrame,
+  typing: TypingFrame,
+  ping: PingFrame,
+} as const;
+
+export type JoinFrame = Static<typeof JoinFrame>;
+export type LeaveFrame = Static<typeof LeaveFrame>;
+export type SendFrame = Static<typeof SendFrame>;
+export type TypingFrame = Static<typeof TypingFrame>;
+export type PingFrame = Static<typeof PingFrame>;
+export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | TypingFrame | PingFrame;
+export type ClientFrameType = ClientFrame['type'];
+
+// ---------------------------------------------------------------- server frames
+
+export interface ChatMessage {
+  type: 'message';
+  room: string;
+  id: string;
+  ts: number;
+  user: User;
+  text: string;
+  ref?: string;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  user: User;
+  connectionId: string;
+  node: string;
+  protocol?: number;
+}
+export interface JoinedFrame {
+  type: 'joined';
+  room: string;
+  users: User[];
+  truncated: boolean;
+  ref?: string;
+}
+export interface PresenceFrame {
+  type: 'presence';
+  room: string;
+  joined: User[];
+  left: User[];
+}
+export interface TypingEvent {
+  type: 'typing';
+  room: string;
+  user: User;
+}
+export interface PongFrame {
+  type: 'pong';
+  ref?: string;
+}
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  ref?: string;
+}
+export type ServerFrame =
+  | WelcomeFrame
+  | JoinedFrame
+  | ChatMessage
+  | PresenceFrame
+  | TypingEvent
+  | PongFrame
+  | ErrorFrame;
+
+export interface MessagesPage {
+  messages: ChatMessage[];
+}
+export interface PresenceList {
+  users: User[];
+}
+export interface LoginResponse {
+  token: string;
+  user: User;
+}
+export interface HttpErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** Unicode white space, as String.prototype.trim understands it. */
+export function normalizeText(text: string): string {
+  return text.trim();
+}
+
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+const CONTROL = /\p{Cc}/u;
+
+/** Trims a login name and checks it; returns the name or an error message. */
+export function validateName(raw: unknown): { ok: true; name: string } | { ok: false; message: string } {
+  if (typeof raw !== 'string') return { ok: false, message: 'name must be a string' };
+  const name = raw.trim();
+  const length = codePointLength(name);
+  if (length < 1) return { ok: false, message: 'name is blank' };
+  if (length > LIMITS.maxNameCodePoints) return { ok: false, message: `name is longer than ${LIMITS.maxNameCodePoints} characters` };
+  if (CONTROL.test(name)) return { ok: false, message: 'name contains a control character' };
+  return { ok: true, name };
+}
+
+export function isRoomName(room: unknown): room is string {
+  return typeof room === 'string' && ROOM_PATTERN.test(room);
+}
+
+export function isMessageId(id: unknown): id is string {
+  return typeof id === 'string' && MESSAGE_ID_PATTERN.test(id);
+}
+
+/**
+ * Orders two message ids numerically, `ms` first, then `seq`.
+ * Ids are canonical (no leading zeros), so a longer number is a larger one.
+ */
+export function compareIds(a: string, b: string): number {
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  return compareDecimal(a.slice(0, da), b.slice(0, db)) || compareDecimal(a.slice(da + 1), b.slice(db + 1));
+}
+
+function compareDecimal(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}

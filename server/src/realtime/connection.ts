@@ -1,0 +1,86 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { CloseCode, type ErrorCode, type ServerFrame, type User } from '../protocol.js';
+import type { Corker } from './cork.js';
+import { TokenBucket } from './rate-limit.js';
+import type { Delivery } from '../broker/broker.js';
+
+/**
+ * One socket's membership of one room. While `pending` is set the join is
+ * still replaying history, and live frames wait here so they can be sent
+ * after the replay, in order, without duplicates.
+ */
+export interface Membership {
+  pending: Delivery[] | null;
+}
+
+export interface ConnectionLimits {
+  maxBufferedBytes: number;
+  messages: { perSecond: number; burst: number };
+  frames: { perSecond: number; burst: number };
+}
+
+/** A client socket and the little state it needs. Knows nothing of brokers. */
+export class Connection {
+  readonly rooms = new Map<string, Membership>();
+  /** Cleared by each ping, set by each pong: a socket that misses one is dead. */
+  alive = true;
+  closed = false;
+  readonly messageBucket: TokenBucket;
+  readonly frameBucket: TokenBucket;
+  private readonly raw: Socket | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly user: User,
+    readonly expiresAt: number,
+    private readonly socket: WebSocket,
+    private readonly corker: Corker,
+    private readonly limits: ConnectionLimits,
+    private readonly onSlow: (connection: Connection) => void,
+  ) {
+    this.messageBucket = new TokenBucket(limits.messages.perSecond, limits.messages.burst);
+    this.frameBucket = new TokenBucket(limits.frames.perSecond, limits.frames.burst);
+    // ws keeps the net.Socket private; corking it is what batches writes within a tick.
+    this.raw = (socket as unknown as { _socket?: Socket })._socket;
+  }
+
+  /** Sends a frame that is already serialized (the hot path of a broadcast). */
+  sendRaw(data: Buffer | string): boolean {
+    if (this.closed) return false;
+    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.onSlow(this);
+      this.close(CloseCode.tryAgainLater, 'slow consumer: reconnect and resume');
+      return false;
+    }
+    if (this.raw) this.corker.cork(this.raw);
+    this.socket.send(data, { binary: false });
+    return true;
+  }
+
+  send(frame: ServerFrame): boolean {
+    return this.sendRaw(JSON.stringify(frame));
+  }
+
+  error(code: ErrorCode, message: string, ref?: string): void {
+    this.send(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close(code, reason);
+    // A peer that never answers the close handshake must not hold the socket.
+    setTimeout(() => this.socket.terminate(), 5000).unref();
+  }
+
+  terminate(): void {
+    this.closed = true;
+    this.socket.terminate();
+  }
+
+  ping(): void {
+    this.alive = false;
+    this.socket.ping();
+  }
+}

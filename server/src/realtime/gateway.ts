@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger } from 'fastify';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Auth } from '../auth.js';
+import { ChatError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { ChatNode } from '../node.js';
+import { CloseCode, ErrorCode, LIMITS, PROTOCOL_VERSION, type ClientFrame } from '../protocol.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import { Corker } from './cork.js';
+import { parseClientFrame } from './frames.js';
+import type { Hub } from './hub.js';
+
+export interface GatewayOptions {
+  nodeId: string;
+  pingIntervalMs: number;
+  limits: ConnectionLimits;
+}
+
+/** Longest delay setTimeout accepts; a token further out is re-checked then. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * The WebSocket endpoint: verifies the token during the upgrade (a refused
+ * client never gets a socket), then reads frames, checks them and hands them
+ * to the node. Keeps sockets alive with pings and closes them when their
+ * token expires.
+ */
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly corker = new Corker();
+  private readonly pingTimer: NodeJS.Timeout;
+  private draining = false;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly node: ChatNode,
+    private readonly auth: Auth,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+    private readonly options: GatewayOptions,
+  ) {
+    // maxPayload closes an oversized frame's socket with 1009, as the contract says.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    this.pingTimer = setInterval(() => this.pingAll(), options.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.upgrade(request, socket, head).catch((err) => {
+        this.log.error({ err }, 'upgrade failed');
+        refuse(socket, 500, ErrorCode.internal, 'internal error');
+      });
+    });
+  }
+
+  /** Stops accepting sockets and closes every open one with 1012 (reconnect elsewhere). */
+  drain(): void {
+    this.draining = true;
+    clearInterval(this.pingTimer);
+    for (const connection of this.hub.connections.values()) {
+      connection.close(CloseCode.serviceRestart, 'server restarting: reconnect');
+    }
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') return this.refuse(socket, 404, ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname}`);
+    if (this.draining) return this.refuse(socket, 503, ErrorCode.unavailable, 'server is shutting down');
+    let identity;
+    try {
+      identity = await this.auth.verify(url.searchParams.get('token'));
+    } catch (err) {
+      const message = err instanceof ChatError ? err.message : 'invalid token';
+      return this.refuse(socket, 401, ErrorCode.unauthorized, message);
+    }
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws, identity.user, identity.expiresAt));
+  }
+
+  private refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+    this.metrics.upgradesRefused.inc({ status: String(status) });
+    refuse(socket, status, code, message);
+  }
+
+  private open(ws: WebSocket, user: Connection['user'], expiresAt: number): void {
+    const connection = new Connection(randomUUID(), user, expiresAt, ws, this.corker, this.options.limits, () =>
+      this.metrics.slowConsumers.inc(),
+    );
+    this.hub.add(connection);
+    this.metrics.connections.inc();
+    const expiry = this.scheduleExpiry(connection);
+
+    ws.on('message', (data: RawData, isBinary: boolean) => this.receive(connection, data as Buffer, isBinary));
+    ws.on('pong', () => (connection.alive = true));
+    ws.on('error', (err) => this.log.debug({ err, connection: connection.id }, 'socket error'));
+    ws.on('close', () => {
+      connection.closed = true;
+      clearTimeout(expiry.timer);
+      this.hub.remove(connection);
+      this.metrics.connections.dec();
+      void this.node.disconnect(connection);
+    });
+
+    connection.send({ type: 'welcome', user, connectionId: connection.id, node: this.options.nodeId, protocol: PROTOCOL_VERSION });
+  }
+
+  private scheduleExpiry(connection: Connection): { timer?: NodeJS.Timeout } {
+    const holder: { timer?: NodeJS.Timeout } = {};
+    const arm = () => {
+      const left = connection.expiresAt - Date.now();
+      if (left <= 0) return connection.close(CloseCode.policyViolation, 'token expired');
+      holder.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+      holder.timer.unref();
+    };
+    arm();
+    return holder;
+  }
+
+  private receive(connection: Connection, data: Buffer, isBinary: boolean): void {
+    const parsed = parseClientFrame(data, isBinary);
+    if (!parsed.ok) {
+      this.metrics.framesIn.inc({ type: 'invalid' });
+      return this.reply(connection, parsed.code, parsed.message, parsed.ref);
+    }
+    const frame = parsed.frame;
+    this.metrics.framesIn.inc({ type: frame.type });
+    const bucket = frame.type === 'send' || frame.type === 'typing' ? connection.messageBucket : connection.frameBucket;
+    if (!bucket.take()) return this.reply(connection, ErrorCode.rateLimited, 'too many frames: slow down', frame.ref);
+    this.handle(connection, frame).catch((err) => {
+      if (err instanceof ChatError) return this.reply(connection, err.code, err.message, frame.ref);
+      this.log.error({ err, frame: frame.type }, 'frame handler failed');
+      this.reply(connection, ErrorCode.internal, 'internal error', frame.ref);
+    });
+  }
+
+  private async handle(connection: Connection, frame: ClientFrame): Promise<void> {
+    switch (frame.type) {
+      case 'join':
+        return this.node.join(connection, frame.room, frame.since, frame.ref);
+      case 'leave':
+        return this.node.leave(connection, frame.room);
+      case 'send':
+        return this.node.send(connection, frame.room, frame.text, frame.ref);
+      case 'typing':
+        return this.node.typing(connection, frame.room);
+      case 'ping':
+        connection.send(frame.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: frame.ref });
+    }
+  }
+
+  private reply(connection: Connection, code: ErrorCode, message: string, ref?: string): void {
+    this.metrics.errors.inc({ code });
+    connection.error(code, message, ref);
+  }
+
+  private pingAll(): void {
+    for (const connection of this.hub.connections.values()) {
+      if (!connection.alive) connection.terminate();
+      else connection.ping();
+    }
+  }
+}
+
+/** Answers a refused upgrade with a plain HTTP response carrying the error envelope. */
+function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status} ${httpReason(status)}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+function httpReason(status: number): string {
+  const reasons: Record<number, string> = { 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+  return reasons[status] ?? 'Error';
+}

@@ -1,0 +1,65 @@
+import type { Delivery } from '../broker/broker.js';
+import type { Connection } from './connection.js';
+
+/**
+ * This process's connections, indexed by room. Fan-out happens here: a
+ * delivery is turned into bytes once and written to every local member.
+ */
+export class Hub {
+  readonly connections = new Map<string, Connection>();
+  private readonly rooms = new Map<string, Set<Connection>>();
+
+  add(connection: Connection): void {
+    this.connections.set(connection.id, connection);
+  }
+
+  remove(connection: Connection): void {
+    this.connections.delete(connection.id);
+  }
+
+  /** Returns true when the connection is the room's first local member. */
+  addMember(room: string, connection: Connection): boolean {
+    let members = this.rooms.get(room);
+    const first = !members;
+    if (!members) this.rooms.set(room, (members = new Set()));
+    members.add(connection);
+    return first;
+  }
+
+  /** Returns true when the room has no local member left. */
+  removeMember(room: string, connection: Connection): boolean {
+    const members = this.rooms.get(room);
+    if (!members) return false;
+    members.delete(connection);
+    if (members.size > 0) return false;
+    this.rooms.delete(room);
+    return true;
+  }
+
+  hasMembers(room: string): boolean {
+    return this.rooms.has(room);
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** Sends the delivery to the room's local members; returns how many got it. */
+  broadcast(delivery: Delivery): number {
+    const members = this.rooms.get(delivery.room);
+    if (!members) return 0;
+    let data: Buffer | undefined;
+    let sent = 0;
+    for (const connection of members) {
+      if (connection.id === delivery.skip) continue;
+      const membership = connection.rooms.get(delivery.room);
+      if (membership?.pending) {
+        membership.pending.push(delivery);
+        continue;
+      }
+      data ??= Buffer.from(delivery.frame);
+      if (connection.sendRaw(data)) sent++;
+    }
+    return sent;
+  }
+}
