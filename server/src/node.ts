@@ -187,7 +187,12 @@ export class ChatNode {
       feed.lastId = delivery.id;
     }
     this.metrics.broadcasts.inc();
-    this.metrics.framesOut.inc(this.hub.broadcast(delivery));
+    try {
+      this.metrics.framesOut.inc(this.hub.broadcast(delivery));
+    } catch (err) {
+      // A bug here must not take the replica (and all its sockets) down.
+      this.log.error({ err, room: delivery.room }, 'broadcast failed');
+    }
   }
 
   /** After a broker outage: fetch what each room missed, then release what arrived meanwhile. */

@@ -45,16 +45,33 @@ export class Connection {
     this.raw = (socket as unknown as { _socket?: Socket })._socket;
   }
 
-  /** Sends a frame that is already serialized (the hot path of a broadcast). */
+  /** Sends a frame that is already serialized to JSON. */
   sendRaw(data: Buffer | string): boolean {
-    if (this.closed) return false;
+    if (!this.writable()) return false;
+    this.socket.send(data, { binary: false });
+    return true;
+  }
+
+  /**
+   * The hot path of a broadcast: writes a WebSocket frame built once for all
+   * sockets (see framing.ts) straight to the TCP socket.
+   */
+  sendFramed(frame: Buffer, payload: Buffer): boolean {
+    if (!this.writable()) return false;
+    if (this.raw) this.raw.write(frame);
+    else this.socket.send(payload, { binary: false });
+    return true;
+  }
+
+  /** Open, not too far behind, and corked for the rest of this tick. */
+  private writable(): boolean {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
     if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
       this.onSlow(this);
       this.close(CloseCode.tryAgainLater, 'slow consumer: reconnect and resume');
       return false;
     }
     if (this.raw) this.corker.cork(this.raw);
-    this.socket.send(data, { binary: false });
     return true;
   }
 

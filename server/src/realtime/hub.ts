@@ -1,9 +1,10 @@
 import type { Delivery } from '../broker/broker.js';
 import type { Connection } from './connection.js';
+import { textFrame } from './framing.js';
 
 /**
  * This process's connections, indexed by room. Fan-out happens here: a
- * delivery is turned into bytes once and written to every local member.
+ * delivery is turned into one WebSocket frame and written to every local member.
  */
 export class Hub {
   readonly connections = new Map<string, Connection>();
@@ -48,7 +49,8 @@ export class Hub {
   broadcast(delivery: Delivery): number {
     const members = this.rooms.get(delivery.room);
     if (!members) return 0;
-    let data: Buffer | undefined;
+    let payload: Buffer | undefined;
+    let frame: Buffer | undefined;
     let sent = 0;
     for (const connection of members) {
       if (connection.id === delivery.skip) continue;
@@ -57,8 +59,9 @@ export class Hub {
         membership.pending.push(delivery);
         continue;
       }
-      data ??= Buffer.from(delivery.frame);
-      if (connection.sendRaw(data)) sent++;
+      payload ??= Buffer.from(delivery.frame);
+      frame ??= textFrame(payload);
+      if (connection.sendFramed(frame, payload)) sent++;
     }
     return sent;
   }
