@@ -95,9 +95,6 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     reply.code(status).send({ error: { code, message } });
   });
-  http.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
-  });
 
   http.register(healthRoutes, { broker, metrics, isDraining: () => draining });
   if (config.guestLogin) http.register(loginRoutes, { auth });
@@ -106,12 +103,12 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
     const root = resolve(config.webRoot);
     if (!existsSync(root)) throw new Error(`WEB_ROOT ${root} does not exist: build the web client first (npm run build)`);
     http.register(fastifyStatic, { root, wildcard: false });
-    // Client-side routes fall back to the app; API paths keep their JSON 404.
-    http.setNotFoundHandler((request, reply) => {
-      if (request.method === 'GET' && !request.url.startsWith('/api/')) return reply.sendFile('index.html');
-      reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
-    });
   }
+  http.setNotFoundHandler((request, reply) => {
+    // With a web client, its client-side routes fall back to the app; API paths keep their JSON 404.
+    if (config.webRoot && request.method === 'GET' && !request.url.startsWith('/api/')) return reply.sendFile('index.html');
+    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } });
+  });
 
   let closing: Promise<void> | undefined;
   const app: ChatApp = {

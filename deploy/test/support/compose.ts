@@ -1,0 +1,77 @@
+/**
+ * docker-compose.yml as the real tool sees it: `docker-compose config` (the
+ * Debian docker-compose 1.29 package) validates the file offline and prints it
+ * with every anchor merged and every variable interpolated.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { repoRoot } from '@roomcast/deploy/local';
+import { run } from './child.js';
+
+export const composeFile = path.join(repoRoot, 'docker-compose.yml');
+export const composeBinary = '/usr/bin/docker-compose';
+export const hasCompose = existsSync(composeBinary);
+
+export interface Healthcheck {
+  test: string[] | string;
+  interval?: string;
+  timeout?: string;
+  retries?: number;
+  start_period?: string;
+}
+
+export interface ComposeService {
+  image?: string;
+  build?: { context: string; dockerfile?: string; target?: string };
+  command?: string[] | string;
+  environment?: Record<string, string>;
+  healthcheck?: Healthcheck;
+  depends_on?: Record<string, { condition: string }> | string[];
+  ports?: Array<{ published: number | string; target: number } | string>;
+  volumes?: string[];
+  restart?: string;
+  stop_grace_period?: string;
+}
+
+export interface ComposeConfig {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+/**
+ * Runs `docker-compose config` with only `vars` in its environment and an
+ * empty env file, so a developer's own .env or shell cannot change the result.
+ */
+export async function composeConfig(vars: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-compose-'));
+  try {
+    const envFile = path.join(dir, 'empty.env');
+    await writeFile(envFile, '');
+    return await run(composeBinary, ['-f', composeFile, '--env-file', envFile, 'config'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars },
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function parseCompose(text: string): ComposeConfig {
+  // merge: the file shares the replicas' settings with `<<: *chat` anchors.
+  return parse(text, { merge: true }) as ComposeConfig;
+}
+
+/** Seconds in a compose duration such as `30s`, `1m30s`, `1m`. */
+export function durationSeconds(value: string): number {
+  const match = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?$/.exec(value.trim());
+  if (!match || value.trim() === '') throw new Error(`not a compose duration: ${value}`);
+  return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+}
+
+/** The chat replicas: services named chat-<n>. */
+export function chatServices(config: ComposeConfig): Array<[string, ComposeService]> {
+  return Object.entries(config.services).filter(([name]) => /^chat-\d+$/.test(name));
+}
