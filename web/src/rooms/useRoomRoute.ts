@@ -1,0 +1,38 @@
+import { useEffect, useSyncExternalStore } from 'react';
+import type { ChatClient } from '../chat/connection.js';
+import type { ChatState } from '../chat/state.js';
+import { DEFAULT_ROOM, roomFromLocation, roomHref } from './route.js';
+
+function subscribe(listener: () => void): () => void {
+  window.addEventListener('hashchange', listener);
+  window.addEventListener('popstate', listener);
+  return () => {
+    window.removeEventListener('hashchange', listener);
+    window.removeEventListener('popstate', listener);
+  };
+}
+
+const currentRoom = () => roomFromLocation(window.location);
+
+/** Puts a room in the address bar without adding a history entry. */
+export function replaceRoute(room: string): void {
+  window.history.replaceState(null, '', `${window.location.pathname}${roomHref(room)}`);
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+/**
+ * Keeps the open room and the address in step: the address is the source of
+ * truth (so a link opens a room); without one, the last room or `lobby`.
+ */
+export function useRoomRoute(state: ChatState, client: ChatClient): void {
+  const routed = useSyncExternalStore(subscribe, currentRoom);
+  const signedIn = state.session !== null;
+  useEffect(() => {
+    if (!signedIn) return;
+    if (routed === null) {
+      replaceRoute(client.getSnapshot().activeRoom ?? client.getSnapshot().roomOrder[0] ?? DEFAULT_ROOM);
+      return;
+    }
+    client.openRoom(routed);
+  }, [routed, signedIn, client]);
+}
