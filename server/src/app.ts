@@ -48,6 +48,7 @@ export function createBackends(config: Config, onError: (err: unknown, during: s
     url: config.redisUrl,
     historyMaxLen: config.historyMaxLen,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    onError: (err) => onError(err, 'redis connection'),
   });
   const presence = new RedisPresence({
     redis: broker.client,

@@ -78,7 +78,7 @@ export class ChatNode {
       );
       let lastSent = since;
       for (const message of page.messages) {
-        connection.sendRaw(message.frame);
+        connection.sendRaw(message.frame, true);
         lastSent = message.id;
       }
       const pending = current.pending ?? [];
@@ -88,8 +88,9 @@ export class ChatNode {
           if (lastSent !== undefined && compareIds(delivery.id, lastSent) <= 0) continue;
           lastSent = delivery.id;
         }
-        connection.sendRaw(delivery.frame);
+        connection.sendRaw(delivery.frame, true);
       }
+      current.replayedUpTo = lastSent;
     } catch (err) {
       if (!rejoin && connection.rooms.get(room) === current) await this.removeMembership(connection, room);
       else current.pending = null;

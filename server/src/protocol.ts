@@ -162,9 +162,14 @@ export interface HttpErrorBody {
 
 // ---------------------------------------------------------------- helpers
 
-/** Unicode white space, as String.prototype.trim understands it. */
+const EDGE_WHITE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu;
+
+/**
+ * Trims Unicode white space (the White_Space property, which also covers
+ * U+0085 NEXT LINE, unlike String.prototype.trim).
+ */
 export function normalizeText(text: string): string {
-  return text.trim();
+  return text.replace(EDGE_WHITE_SPACE, '');
 }
 
 export function codePointLength(text: string): number {
@@ -178,7 +183,7 @@ const CONTROL = /\p{Cc}/u;
 /** Trims a login name and checks it; returns the name or an error message. */
 export function validateName(raw: unknown): { ok: true; name: string } | { ok: false; message: string } {
   if (typeof raw !== 'string') return { ok: false, message: 'name must be a string' };
-  const name = raw.trim();
+  const name = normalizeText(raw);
   const length = codePointLength(name);
   if (length < 1) return { ok: false, message: 'name is blank' };
   if (length > LIMITS.maxNameCodePoints) return { ok: false, message: `name is longer than ${LIMITS.maxNameCodePoints} characters` };

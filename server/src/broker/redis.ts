@@ -46,6 +46,8 @@ export interface RedisBrokerOptions {
   historyMaxLen: number;
   commandTimeoutMs: number;
   keyPrefix?: string;
+  /** Connection errors (ioredis reconnects by itself); for logs and metrics. */
+  onError?: (err: Error) => void;
 }
 
 /**
@@ -73,8 +75,8 @@ export class RedisBroker implements Broker {
     for (const redis of [this.pub, this.sub]) {
       redis.on('ready', () => this.onConnectionReady());
       redis.on('close', () => this.onConnectionLost());
-      // ioredis reconnects by itself; errors are reported through readiness and metrics.
-      redis.on('error', () => this.events.emit('error'));
+      // ioredis reconnects by itself. Without a listener an 'error' event would crash the process.
+      redis.on('error', (err: Error) => options.onError?.(err));
     }
   }
 
@@ -87,7 +89,7 @@ export class RedisBroker implements Broker {
     this.handler = handler;
   }
 
-  on(event: BrokerEvent | 'error', listener: () => void): void {
+  on(event: BrokerEvent, listener: () => void): void {
     this.events.on(event, listener);
   }
 

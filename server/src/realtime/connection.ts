@@ -12,6 +12,11 @@ import type { Delivery } from '../broker/broker.js';
  */
 export interface Membership {
   pending: Delivery[] | null;
+  /**
+   * Newest id the join sent. A message stored just before the history read
+   * can still arrive live afterwards: ids up to this one are dropped, once.
+   */
+  replayedUpTo?: string;
 }
 
 export interface ConnectionLimits {
@@ -29,6 +34,8 @@ export class Connection {
   readonly messageBucket: TokenBucket;
   readonly frameBucket: TokenBucket;
   private readonly raw: Socket | undefined;
+  /** Bytes a replay put in the buffer at once; not held against the reader until drained. */
+  private burst = 0;
 
   constructor(
     readonly id: string,
@@ -45,10 +52,15 @@ export class Connection {
     this.raw = (socket as unknown as { _socket?: Socket })._socket;
   }
 
-  /** Sends a frame that is already serialized to JSON. */
-  sendRaw(data: Buffer | string): boolean {
-    if (!this.writable()) return false;
+  /**
+   * Sends a frame that is already serialized to JSON. `burst` marks part of
+   * a replay: written even past the buffer bound (the replay is bounded by
+   * the history length), and forgiven until the reader has drained it.
+   */
+  sendRaw(data: Buffer | string, burst = false): boolean {
+    if (burst ? this.closed || this.socket.readyState !== this.socket.OPEN : !this.writable()) return false;
     this.socket.send(data, { binary: false });
+    if (burst) this.burst = Math.max(this.burst, this.socket.bufferedAmount);
     return true;
   }
 
@@ -66,7 +78,9 @@ export class Connection {
   /** Open, not too far behind, and corked for the rest of this tick. */
   private writable(): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
-    if (this.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+    const buffered = this.socket.bufferedAmount;
+    if (buffered <= this.limits.maxBufferedBytes) this.burst = 0;
+    else if (buffered > this.limits.maxBufferedBytes + this.burst) {
       this.onSlow(this);
       this.close(CloseCode.tryAgainLater, 'slow consumer: reconnect and resume');
       return false;

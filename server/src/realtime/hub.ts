@@ -1,6 +1,7 @@
 import type { Delivery } from '../broker/broker.js';
 import type { Connection } from './connection.js';
 import { textFrame } from './framing.js';
+import { compareIds } from '../protocol.js';
 
 /**
  * This process's connections, indexed by room. Fan-out happens here: a
@@ -58,6 +59,10 @@ export class Hub {
       if (membership?.pending) {
         membership.pending.push(delivery);
         continue;
+      }
+      if (membership?.replayedUpTo !== undefined && delivery.id !== undefined) {
+        if (compareIds(delivery.id, membership.replayedUpTo) <= 0) continue;
+        membership.replayedUpTo = undefined;
       }
       payload ??= Buffer.from(delivery.frame);
       frame ??= textFrame(payload);

@@ -18,8 +18,9 @@ export class TokenBucket {
   take(now = performance.now()): boolean {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
     this.updatedAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    // Tolerance: ten refills of 0.1 add up to 0.9999999999999999, not 1.
+    if (this.tokens < 1 - 1e-9) return false;
+    this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }
 }

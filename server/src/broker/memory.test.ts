@@ -1,0 +1,4 @@
+import { brokerContract } from './broker.contract.js';
+import { MemoryBroker } from './memory.js';
+
+brokerContract('MemoryBroker', async ({ historyMaxLen }) => new MemoryBroker({ historyMaxLen }));

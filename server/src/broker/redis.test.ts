@@ -1,0 +1,121 @@
+/**
+ * RedisBroker against a real redis-server on a free loopback port: the shared
+ * contract, then what only a shared store can show (two brokers, one history)
+ * and an outage (Redis stopped and started again).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startRedis, type RedisHandle } from '@roomcast/deploy/local';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { compareIds } from '../protocol.js';
+import { Inbox, brokerContract, publishMany, uniqueRoom, until } from './broker.contract.js';
+import { RedisBroker } from './redis.js';
+
+let redis: RedisHandle;
+beforeAll(async () => {
+  redis = await startRedis({ appendonly: false });
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+let prefixes = 0;
+const opened: RedisBroker[] = [];
+
+async function openBroker(url: string, historyMaxLen: number, keyPrefix = `t${++prefixes}`): Promise<RedisBroker> {
+  const broker = new RedisBroker({ url, historyMaxLen, commandTimeoutMs: 2000, keyPrefix });
+  opened.push(broker);
+  await until(() => broker.isReady(), 10_000, 'the Redis broker to connect');
+  return broker;
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((broker) => broker.close()));
+});
+
+brokerContract('RedisBroker', ({ historyMaxLen }) => openBroker(redis.url, historyMaxLen));
+
+describe('RedisBroker across processes (two brokers, one Redis)', () => {
+  it('a message published by one broker reaches the other with the same id and frame', async () => {
+    const prefix = `shared${++prefixes}`;
+    const a = await openBroker(redis.url, 1000, prefix);
+    const b = await openBroker(redis.url, 1000, prefix);
+    const inboxB = new Inbox(b);
+    const room = uniqueRoom('x');
+    await b.subscribe(room);
+    const stored = await a.publish({ room, user: { id: 'u1', name: 'one' }, text: 'hello from a' });
+    const delivery = await inboxB.waitFor((d) => d.id === stored.id);
+    expect(delivery.frame).toBe(stored.frame);
+    expect((await b.history(room, { limit: 10 })).messages).toEqual([stored]);
+  });
+
+  it('concurrent publishers: every subscriber sees one identical order, ids increasing', async () => {
+    const prefix = `shared${++prefixes}`;
+    const a = await openBroker(redis.url, 1000, prefix);
+    const b = await openBroker(redis.url, 1000, prefix);
+    const inboxA = new Inbox(a);
+    const inboxB = new Inbox(b);
+    const room = uniqueRoom('race');
+    await a.subscribe(room);
+    await b.subscribe(room);
+    await Promise.all([publishMany(a, room, 40, 'a'), publishMany(b, room, 40, 'b')]);
+    const seenA = (await inboxA.waitForCount(room, 80)).map((d) => d.id!);
+    const seenB = (await inboxB.waitForCount(room, 80)).map((d) => d.id!);
+    expect(seenA).toEqual(seenB);
+    for (let i = 1; i < seenA.length; i++) expect(compareIds(seenA[i]!, seenA[i - 1]!)).toBeGreaterThan(0);
+    const history = (await a.history(room, { since: '0-0' })).messages.map((m) => m.id);
+    expect(history).toEqual(seenA);
+  });
+});
+
+describe('RedisBroker connection errors', () => {
+  it('survives an error event of its Redis connection with no listener of its own', async () => {
+    // ioredis emits 'error' for every failed reconnect attempt while Redis is
+    // down (ECONNREFUSED, ECONNRESET). A replica must not crash on one.
+    const broker = await openBroker(redis.url, 1000);
+    expect(() => broker.client.emit('error', new Error('connect ECONNREFUSED 127.0.0.1:1'))).not.toThrow();
+    expect(broker.isReady()).toBe(true);
+  });
+});
+
+describe('RedisBroker through a Redis outage', () => {
+  let flaky: RedisHandle;
+  let dataDir: string;
+  beforeAll(async () => {
+    // A data dir of our own: stop() keeps it, so restart() can start Redis again after a stop().
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-broker-outage-'));
+    flaky = await startRedis({ appendonly: false, dataDir });
+  });
+  afterAll(async () => {
+    await flaky?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('goes down, fails fast instead of hanging, then comes back and resubscribes by itself', async () => {
+    const broker = await openBroker(flaky.url, 1000);
+    const inbox = new Inbox(broker);
+    const events: string[] = [];
+    for (const event of ['down', 'up', 'resync'] as const) broker.on(event, () => events.push(event));
+    const room = uniqueRoom('outage');
+    await broker.subscribe(room);
+    const before = await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'before' });
+    await inbox.waitFor((d) => d.id === before.id);
+
+    await flaky.stop();
+    await until(() => events.includes('down'), 10_000, 'the down event');
+    expect(broker.isReady()).toBe(false);
+    // Every call rejects, and none hangs (the test timeout would catch a hang).
+    await expect(broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'lost' })).rejects.toBeInstanceOf(Error);
+    await expect(broker.history(room, { limit: 10 })).rejects.toBeInstanceOf(Error);
+    await expect(broker.publishEvent(room, '{"type":"typing"}')).rejects.toBeInstanceOf(Error);
+
+    await flaky.restart();
+    await until(() => events.includes('resync'), 15_000, 'the resync event');
+    expect(events.indexOf('up')).toBeGreaterThan(events.indexOf('down'));
+    expect(broker.isReady()).toBe(true);
+    // The subscription came back without anyone calling subscribe again.
+    const after = await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'after' });
+    await inbox.waitFor((d) => d.id === after.id, 5000, 'the message published after the restart');
+  });
+});

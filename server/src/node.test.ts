@@ -1,0 +1,160 @@
+/**
+ * ChatNode's join: replay and live feed together, without gap or duplicate,
+ * whatever order the broker's two paths (history reads, live deliveries)
+ * answer in.
+ *
+ * With Redis, history comes back on the command connection and live messages
+ * on the subscriber connection: two sockets, no order between them. A message
+ * stored just before the history read can reach the node live only after the
+ * join has finished. The LaggingBroker below reproduces that on the memory
+ * broker: it holds live deliveries until the test releases them.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import type { Broker, BrokerEvent, Delivery, DeliveryHandler, HistoryPage, HistoryQuery, MessageDraft, StoredMessage } from './broker/broker.js';
+import { MemoryBroker } from './broker/memory.js';
+import { createMetrics } from './metrics.js';
+import { ChatNode } from './node.js';
+import { MemoryPresence } from './presence/memory.js';
+import type { ChatMessage, ServerFrame, User } from './protocol.js';
+import type { Connection, Membership } from './realtime/connection.js';
+import { Hub } from './realtime/hub.js';
+
+/** The memory broker, with live deliveries held back until `release()`, and a hook before each history read. */
+class LaggingBroker implements Broker {
+  private handler: DeliveryHandler = () => {};
+  readonly held: Delivery[] = [];
+  beforeHistory: (() => Promise<void>) | undefined;
+
+  constructor(readonly inner: MemoryBroker) {
+    inner.onDelivery((delivery) => this.held.push(delivery));
+  }
+
+  release(): void {
+    for (const delivery of this.held.splice(0)) this.handler(delivery);
+  }
+
+  onDelivery(handler: DeliveryHandler): void {
+    this.handler = handler;
+  }
+  on(event: BrokerEvent, listener: () => void): void {
+    this.inner.on(event, listener);
+  }
+  subscribe(room: string): Promise<void> {
+    return this.inner.subscribe(room);
+  }
+  unsubscribe(room: string): Promise<void> {
+    return this.inner.unsubscribe(room);
+  }
+  publish(draft: MessageDraft): Promise<StoredMessage> {
+    return this.inner.publish(draft);
+  }
+  publishEvent(room: string, frame: string, skip?: string): Promise<void> {
+    return this.inner.publishEvent(room, frame, skip);
+  }
+  async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
+    const hook = this.beforeHistory;
+    this.beforeHistory = undefined;
+    await hook?.();
+    return this.inner.history(room, query);
+  }
+  isReady(): boolean {
+    return true;
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** The part of a Connection the node and the hub use; records every frame sent, as parsed JSON. */
+class FakeConnection {
+  readonly rooms = new Map<string, Membership>();
+  readonly frames: ServerFrame[] = [];
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly user: User,
+  ) {}
+
+  send(frame: ServerFrame): boolean {
+    return this.sendRaw(JSON.stringify(frame));
+  }
+  sendRaw(data: Buffer | string): boolean {
+    this.frames.push(JSON.parse(data.toString()) as ServerFrame);
+    return true;
+  }
+  sendFramed(_frame: Buffer, payload: Buffer): boolean {
+    return this.sendRaw(payload);
+  }
+  messageIds(room: string): string[] {
+    return this.frames.filter((f): f is ChatMessage => f.type === 'message' && f.room === room).map((m) => m.id);
+  }
+  asConnection(): Connection {
+    return this as unknown as Connection;
+  }
+}
+
+const silentLog = new Proxy({}, { get: (_target, name) => (name === 'child' ? () => silentLog : () => undefined) }) as FastifyBaseLogger;
+
+function setup() {
+  const broker = new LaggingBroker(new MemoryBroker({ historyMaxLen: 1000 }));
+  const hub = new Hub();
+  const node = new ChatNode(hub, broker, new MemoryPresence(broker), createMetrics(), silentLog, { maxRoomsPerConnection: 10 });
+  const connect = (id: string, name: string) => {
+    const connection = new FakeConnection(id, { id: `u_${name}`, name });
+    hub.add(connection.asConnection());
+    return connection;
+  };
+  return { broker, node, connect };
+}
+
+const author: User = { id: 'u_author', name: 'author' };
+
+describe('ChatNode join', () => {
+  it('sends a message stored before the replay read, and delivered live after the join, only once', async () => {
+    const { broker, node, connect } = setup();
+    const room = 'race';
+    const first = await broker.publish({ room, user: author, text: 'one' });
+    const reader = connect('c1', 'reader');
+    let racing: StoredMessage | undefined;
+    // Stored (and published) after the subscription, read by the replay, delivered live late.
+    broker.beforeHistory = async () => {
+      racing = await broker.publish({ room, user: author, text: 'two' });
+    };
+    await node.join(reader.asConnection(), room, first.id);
+    expect(reader.messageIds(room)).toEqual([racing!.id]);
+    broker.release();
+    const later = await broker.publish({ room, user: author, text: 'three' });
+    broker.release();
+    expect(reader.messageIds(room)).toEqual([racing!.id, later.id]);
+  });
+
+  it('buffers live messages that arrive during the replay and sends them after it, in order', async () => {
+    const { broker, node, connect } = setup();
+    const room = 'buffered';
+    const stored = [await broker.publish({ room, user: author, text: 'a' }), await broker.publish({ room, user: author, text: 'b' })];
+    const reader = connect('c1', 'reader');
+    let live: StoredMessage | undefined;
+    broker.beforeHistory = async () => {
+      live = await broker.publish({ room, user: author, text: 'c' });
+      broker.release(); // arrives live while the join still waits for history
+    };
+    await node.join(reader.asConnection(), room, undefined);
+    const kinds = reader.frames.map((f) => f.type);
+    expect(kinds[0]).toBe('joined');
+    expect(reader.messageIds(room)).toEqual([...stored.map((m) => m.id), live!.id]);
+  });
+
+  it('gives every send exactly one outcome carrying its ref', async () => {
+    const { broker, node, connect } = setup();
+    const room = 'acks';
+    const sender = connect('c1', 'sender');
+    await node.join(sender.asConnection(), room, undefined);
+    await node.send(sender.asConnection(), room, 'hello', 'ref-1');
+    broker.release();
+    const outcomes = sender.frames.filter((f) => (f.type === 'message' || f.type === 'error') && f.ref === 'ref-1');
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ type: 'message', text: 'hello' });
+  });
+});

@@ -1,0 +1,131 @@
+/**
+ * RedisPresence against a real redis-server: the shared contract, then what
+ * only several nodes can show: a crashed node's members are reaped by the
+ * others, and a node restarted under the same id clears what it left behind.
+ */
+import { startRedis, type RedisHandle } from '@roomcast/deploy/local';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../broker/broker.contract.js';
+import { RedisBroker } from '../broker/redis.js';
+import type { User } from '../protocol.js';
+import { RoomWatch, diffFrame, presenceContract } from './presence.contract.js';
+import { RedisPresence } from './redis.js';
+
+let redis: RedisHandle;
+beforeAll(async () => {
+  redis = await startRedis({ appendonly: false });
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+/** Short timings so that a dead node is noticed within about half a second. */
+const TIMING = { heartbeatMs: 100, ttlMs: 400, sweepMs: 100 };
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+let prefixes = 0;
+const newPrefix = () => `p${++prefixes}`;
+
+async function openBroker(keyPrefix: string): Promise<RedisBroker> {
+  const broker = new RedisBroker({ url: redis.url, historyMaxLen: 1000, commandTimeoutMs: 2000, keyPrefix });
+  closers.push(() => broker.close());
+  await until(() => broker.isReady(), 10_000, 'the Redis broker to connect');
+  return broker;
+}
+
+/** One node: its own Redis connections and presence manager, as in a replica. */
+async function openNode(keyPrefix: string, nodeId: string): Promise<{ presence: RedisPresence; broker: RedisBroker }> {
+  const broker = await openBroker(keyPrefix);
+  const presence = new RedisPresence({ redis: broker.client, keys: broker.keys, nodeId, ...TIMING });
+  // Runs before the broker closes (closers run in reverse).
+  closers.push(() => presence.close());
+  return { presence, broker };
+}
+
+presenceContract('RedisPresence', async () => {
+  const { presence, broker } = await openNode(newPrefix(), 'n1');
+  return { presence, broker, close: async () => undefined };
+});
+
+const alice: User = { id: 'u_alice', name: 'alice' };
+const bob: User = { id: 'u_bob', name: 'bob' };
+const carol: User = { id: 'u_carol', name: 'carol' };
+const byId = (users: User[]) => [...users].sort((a, b) => a.id.localeCompare(b.id));
+
+describe('RedisPresence across nodes', () => {
+  it("reaps a crashed node's members and publishes left, keeping users still present elsewhere", async () => {
+    const prefix = newPrefix();
+    const n1 = await openNode(prefix, 'n1');
+    const n2 = await openNode(prefix, 'n2');
+    const watch = await RoomWatch.open(await openBroker(prefix));
+    const room = watch.room;
+    await n1.presence.start();
+    await n2.presence.start();
+    await n1.presence.join(room, { connectionId: 'c1', user: alice });
+    await n2.presence.join(room, { connectionId: 'c2', user: bob });
+    await n1.presence.join(room, { connectionId: 'c3', user: carol });
+    await n2.presence.join(room, { connectionId: 'c4', user: carol });
+    expect(byId(await n2.presence.list(room))).toEqual(byId([alice, bob, carol]));
+
+    n1.presence.abandon(); // what kill -9 looks like from Redis: the heartbeat stops
+    const left = await watch.waitForDiff((f) => f.left.length > 0, 5000, 'the left diff of the crashed node');
+    expect(diffFrame(left)).toEqual({ type: 'presence', room, joined: [], left: [alice] });
+    expect(byId(await n2.presence.list(room))).toEqual(byId([bob, carol]));
+    // carol still has a connection on n2: she never left.
+    const diffs = await watch.settle();
+    expect(diffs.filter((d) => diffFrame(d).left.length > 0)).toHaveLength(1);
+  });
+
+  it('a node that was taken for dead re-asserts its members with its next heartbeat', async () => {
+    const prefix = newPrefix();
+    const n1 = await openNode(prefix, 'n1');
+    const n2 = await openNode(prefix, 'n2');
+    const watch = await RoomWatch.open(await openBroker(prefix));
+    await n1.presence.start();
+    await n2.presence.start();
+    await n1.presence.join(watch.room, { connectionId: 'c1', user: alice });
+    n1.presence.abandon(); // a long pause
+    await watch.waitForDiff((f) => f.left.length > 0, 5000, 'alice reaped');
+    expect(await n2.presence.list(watch.room)).toEqual([]);
+    await n1.presence.heartbeat(); // the process wakes up
+    expect(await n2.presence.list(watch.room)).toEqual([alice]);
+    const joins = (await watch.settle()).filter((d) => diffFrame(d).joined.length > 0);
+    expect(joins).toHaveLength(2);
+  });
+
+  it('a node restarted with the same id clears what its previous process left behind', async () => {
+    const prefix = newPrefix();
+    const crashed = await openNode(prefix, 'n1');
+    const watch = await RoomWatch.open(await openBroker(prefix));
+    await crashed.presence.start();
+    await crashed.presence.join(watch.room, { connectionId: 'old-1', user: alice });
+    await crashed.presence.join(watch.room, { connectionId: 'old-2', user: bob });
+    crashed.presence.abandon();
+    // No other node runs a sweep here: the leftovers stay until n1 comes back.
+    expect(byId(await crashed.presence.list(watch.room))).toEqual(byId([alice, bob]));
+
+    const restarted = await openNode(prefix, 'n1');
+    await restarted.presence.start();
+    expect(await restarted.presence.list(watch.room)).toEqual([]);
+    const left = (await watch.settle()).flatMap((d) => diffFrame(d).left);
+    expect(byId(left)).toEqual(byId([alice, bob]));
+  });
+
+  it('close (graceful shutdown) publishes left for its members', async () => {
+    const prefix = newPrefix();
+    const n1 = await openNode(prefix, 'n1');
+    const n2 = await openNode(prefix, 'n2');
+    const watch = await RoomWatch.open(await openBroker(prefix));
+    await n1.presence.start();
+    await n2.presence.start();
+    await n1.presence.join(watch.room, { connectionId: 'c1', user: alice });
+    await n2.presence.join(watch.room, { connectionId: 'c2', user: bob });
+    await n1.presence.close();
+    await watch.waitForDiff((f) => f.left.some((u) => u.id === alice.id), 5000, 'alice left');
+    expect(await n2.presence.list(watch.room)).toEqual([bob]);
+  });
+});
