@@ -1,0 +1,420 @@
+/**
+ * roomcast load-test CLI:  npm run loadtest -- <command> [options]
+ * (see `npm run loadtest -- help`).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { compareRows, formatTable, medianResult, summaryLines } from './compare.js';
+import { defaultConnections, runConnections, type ConnectionsConfig } from './connections.js';
+import { defaultLoad, round, runLoad, type LoadConfig } from './load.js';
+import { Progress } from './progress.js';
+import { writeReport } from './report.js';
+import { resultsDir, stamp, writeJson, type Result } from './result.js';
+import { machineBusySec } from './procstat.js';
+import { openTarget, type Stack, type Target, type TargetOptions } from './target.js';
+
+const HELP = `Roomcast load tests.   npm run loadtest -- <command> [options]
+
+Commands
+  fanout        R rooms × C clients, M msgs/s in total from random senders
+  bench         the issue-2 benchmark: local cluster, 10 × 50 clients, 500 msgs/s, 20 s
+  connections   open K sockets at a rate, join rooms, hold; connect times, memory per connection
+  soak          long steady fan-out with reconnect churn (resume with since) and typing
+  chaos         fan-out while a replica is killed -9 (local cluster only); zero-loss accounting
+  compare-peer  the same fan-out against Roomcast and a Socket.IO 4 + redis-adapter peer,
+                each in 3 replicas + nginx + redis launched here, alternating rounds
+  report <json> regenerate the HTML report of a result
+  compare <a.json> <b.json> ...  side-by-side table with ratios to the first
+
+Target (one of)
+  --url http://host:port   an existing deployment (POST /api/login, WebSocket /ws)
+  --cluster                launch the local cluster (redis + 3 replicas + nginx); default for
+                           bench, chaos and compare-peer, and when no --url is given
+  --pids LIST              pids to measure with --url: "1,2" or "replicas:1,replicas:2,nginx:3,redis:4"
+  --secret S               the target's CHAT_JWT_SECRET (or env CHAT_JWT_SECRET): lets connections mint tokens
+  --replicas N (3)  --workers N (nginx workers, 1)  --env KEY=VALUE (replica env, repeatable)
+  --stack roomcast|socketio (roomcast)
+
+Fan-out options (fanout, bench, soak, chaos, compare-peer)
+  --rooms R (10)  --clients C per room (50)  --rate M msgs/s total (500)
+  --warmup S (5)  --duration S (20)  --drain S (10)  --size BYTES of text (0 = minimal)
+  --connect-concurrency N (64)  --connect-rate N per s (0 = unlimited)
+  --churn N reconnects/s (soak: 2)  --typing N/s (soak: 5)
+  --kill-at S into the window (chaos: duration/3)  --kill NODE_ID (busiest)  --restart-after S (5; 0 never)
+
+connections:  --count K (1000)  --rate N/s (500)  --rooms R (10; 0 = idle sockets)  --hold S (10)
+              --login (log in over HTTP even when tokens can be minted)
+compare-peer: --rounds N (3)  --ladder 500,1000,2000 (sustainable-rate ladder)  --ladder-duration S (10)
+              --conn-count K (also compare memory per idle connection)  --only roomcast|socketio
+Shared box:   --wait-quiet S (wait up to S seconds for other processes to go below 0.3 cores first)
+Output:       --out DIR (loadtest-results/)  --label TEXT  --no-report  --markdown (compare)
+`;
+
+const options = {
+  url: { type: 'string' },
+  cluster: { type: 'boolean' },
+  pids: { type: 'string' },
+  secret: { type: 'string' },
+  login: { type: 'boolean' },
+  replicas: { type: 'string' },
+  workers: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  stack: { type: 'string' },
+  rooms: { type: 'string' },
+  clients: { type: 'string' },
+  rate: { type: 'string' },
+  warmup: { type: 'string' },
+  duration: { type: 'string' },
+  drain: { type: 'string' },
+  size: { type: 'string' },
+  'connect-concurrency': { type: 'string' },
+  'connect-rate': { type: 'string' },
+  churn: { type: 'string' },
+  typing: { type: 'string' },
+  'kill-at': { type: 'string' },
+  kill: { type: 'string' },
+  'restart-after': { type: 'string' },
+  count: { type: 'string' },
+  hold: { type: 'string' },
+  rounds: { type: 'string' },
+  ladder: { type: 'string' },
+  'ladder-duration': { type: 'string' },
+  'conn-count': { type: 'string' },
+  only: { type: 'string' },
+  out: { type: 'string' },
+  label: { type: 'string' },
+  'no-report': { type: 'boolean' },
+  markdown: { type: 'boolean' },
+  'wait-quiet': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+}
+
+function num(v: string | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${name} must be a non-negative number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+class UsageError extends Error {}
+
+function targetOptions(v: Values, stack: Stack, forceCluster: boolean): TargetOptions {
+  if (forceCluster && v.url) throw new UsageError('this command launches its own cluster: drop --url');
+  const env: Record<string, string> = {};
+  for (const kv of v.env ?? []) {
+    const i = kv.indexOf('=');
+    if (i < 1) throw new UsageError(`--env wants KEY=VALUE, got ${JSON.stringify(kv)}`);
+    env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return {
+    stack,
+    url: v.cluster ? undefined : v.url,
+    pids: v.pids,
+    secret: v.secret ?? process.env.CHAT_JWT_SECRET,
+    replicas: num(v.replicas, 3, 'replicas'),
+    workers: num(v.workers, 1, 'workers'),
+    env,
+  };
+}
+
+function loadConfig(v: Values, scenario: string, base: Partial<LoadConfig> = {}): LoadConfig {
+  const d = { ...defaultLoad, ...base };
+  const duration = num(v.duration, d.durationSec, 'duration');
+  const cfg: LoadConfig = {
+    ...d,
+    scenario,
+    label: v.label,
+    rooms: num(v.rooms, d.rooms, 'rooms'),
+    clientsPerRoom: num(v.clients, d.clientsPerRoom, 'clients'),
+    rate: num(v.rate, d.rate, 'rate'),
+    warmupSec: num(v.warmup, d.warmupSec, 'warmup'),
+    durationSec: duration,
+    drainSec: num(v.drain, d.drainSec, 'drain'),
+    size: num(v.size, d.size, 'size'),
+    connectConcurrency: num(v['connect-concurrency'], d.connectConcurrency, 'connect-concurrency'),
+    connectRate: num(v['connect-rate'], d.connectRate, 'connect-rate'),
+    churnPerSec: num(v.churn, d.churnPerSec, 'churn'),
+    typingPerSec: num(v.typing, d.typingPerSec, 'typing'),
+  };
+  if (scenario === 'chaos') {
+    cfg.kill = { atSec: num(v['kill-at'], Math.round(duration / 3), 'kill-at'), replica: v.kill, restartAfterSec: num(v['restart-after'], 5, 'restart-after') };
+  }
+  if (cfg.rooms < 1 || cfg.clientsPerRoom < 1) throw new UsageError('--rooms and --clients must be at least 1');
+  if (cfg.durationSec <= 0) throw new UsageError('--duration must be positive');
+  return cfg;
+}
+
+/** Opens the target, stopping it on Ctrl-C too, and always at the end. */
+async function withTarget<T>(opts: TargetOptions, fn: (t: Target) => Promise<T>): Promise<T> {
+  if (!opts.url) console.log(`Launching the local ${opts.stack === 'socketio' ? 'Socket.IO peer' : 'Roomcast'} cluster (${opts.replicas} replicas + nginx + redis)…`);
+  const target = await openTarget(opts);
+  const onSignal = (): void => {
+    console.log('\nstopping…');
+    void target.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(target);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await target.stop();
+  }
+}
+
+async function save(result: Result, v: Values, name: string): Promise<string> {
+  const dir = resultsDir(v.out);
+  const json = await writeJson(dir, name, result);
+  const rel = (p: string): string => path.relative(process.env.INIT_CWD ?? process.cwd(), p);
+  if (!v['no-report']) {
+    const html = await writeReport(result, json.replace(/\.json$/, '.html'));
+    console.log(`  result ${rel(json)}\n  report ${rel(html)}`);
+  } else {
+    console.log(`  result ${rel(json)}`);
+  }
+  return json;
+}
+
+function stackOf(v: Values): Stack {
+  const s = v.stack ?? 'roomcast';
+  if (s !== 'roomcast' && s !== 'socketio') throw new UsageError(`--stack is roomcast or socketio, got ${s}`);
+  return s;
+}
+
+async function loadScenario(v: Values, scenario: string, base: Partial<LoadConfig>, forceCluster: boolean): Promise<number> {
+  const cfg = loadConfig(v, scenario, base);
+  const stack = stackOf(v);
+  const result = await withTarget(targetOptions(v, stack, forceCluster), (t) => {
+    if (scenario === 'chaos' && !t.launched) throw new UsageError('chaos needs the tool to launch the cluster (no --url)');
+    return runLoad(cfg, t);
+  });
+  console.log(summaryLines(result).join('\n'));
+  await save(result, v, `${scenario}-${stack}-${stamp()}`);
+  return result.pass ? 0 : 1;
+}
+
+async function connectionsScenario(v: Values): Promise<number> {
+  const cfg: ConnectionsConfig = {
+    ...defaultConnections,
+    label: v.label,
+    count: num(v.count, defaultConnections.count, 'count'),
+    rate: num(v.rate, defaultConnections.rate, 'rate'),
+    rooms: num(v.rooms, defaultConnections.rooms, 'rooms'),
+    holdSec: num(v.hold, defaultConnections.holdSec, 'hold'),
+    concurrency: num(v['connect-concurrency'], defaultConnections.concurrency, 'connect-concurrency'),
+    mintTokens: !v.login,
+  };
+  const stack = stackOf(v);
+  const result = await withTarget(targetOptions(v, stack, false), (t) => runConnections(cfg, t));
+  console.log(summaryLines(result).join('\n'));
+  await save(result, v, `connections-${stack}-${stamp()}`);
+  return result.pass ? 0 : 1;
+}
+
+async function readResult(file: string): Promise<Result> {
+  const r = JSON.parse(await readFile(file, 'utf8')) as Result;
+  if (r.kind !== 'roomcast-loadtest') throw new UsageError(`${file} is not a load-test result`);
+  return r;
+}
+
+async function comparePeer(v: Values): Promise<number> {
+  const rounds = num(v.rounds, 3, 'rounds');
+  const cfg = loadConfig(v, 'compare-peer');
+  const ladder = (v.ladder ?? '').split(',').filter(Boolean).map((x) => num(x, 0, 'ladder'));
+  const ladderDuration = num(v['ladder-duration'], 10, 'ladder-duration');
+  const connCount = v['conn-count'] ? num(v['conn-count'], 0, 'conn-count') : 0;
+  const stacks: Stack[] = v.only ? [v.only as Stack] : ['roomcast', 'socketio'];
+  const ts = stamp();
+  const runs: Record<Stack, Result[]> = { roomcast: [], socketio: [] };
+  const ladderRuns: Array<{ stack: Stack; rate: number; attempt: number; p99: number; lost: number; offered: number; lag: number; other?: number; pass: boolean; cpuUs?: number }> = [];
+  const conns: Partial<Record<Stack, Result>> = {};
+
+  const targets = new Map<Stack, Target>();
+  try {
+    for (const s of stacks) {
+      console.log(`Launching ${s} (3 replicas + nginx + redis)…`);
+      targets.set(s, await openTarget({ ...targetOptions(v, s, true), stack: s }));
+    }
+    const order = (i: number): Stack[] => (i % 2 === 0 ? stacks : [...stacks].reverse());
+    // Memory first, on fresh clusters: after fan-out rounds the replicas' heaps hold
+    // garbage that a later GC returns, which would hide (or invert) the growth.
+    if (connCount) {
+      for (const s of stacks) {
+        const r = await runConnections({ ...defaultConnections, count: connCount, rooms: 0, label: `${s} ${connCount} idle connections` }, targets.get(s)!);
+        console.log(summaryLines(r).join('\n'));
+        await save(r, v, `compare-peer-${ts}-${s}-connections`);
+        conns[s] = r;
+      }
+    }
+    for (let i = 0; i < rounds; i++) {
+      for (const s of order(i)) {
+        const r = await runLoad({ ...cfg, label: `${s} round ${i + 1}` }, targets.get(s)!);
+        console.log(summaryLines(r).join('\n'));
+        await save(r, v, `compare-peer-${ts}-${s}-r${i + 1}`);
+        runs[s].push(r);
+      }
+    }
+    // A rung passes when one of two tries passes (tails are noisy on a shared 2-core box);
+    // a stack stops climbing at its first rung that fails twice.
+    const failed = new Set<Stack>();
+    for (const [i, rate] of ladder.entries()) {
+      for (const s of order(i).filter((x) => !failed.has(x))) {
+        let ok = false;
+        for (let attempt = 1; attempt <= 2 && !ok; attempt++) {
+          const r = await runLoad({ ...cfg, rate, warmupSec: Math.min(cfg.warmupSec, 3), durationSec: ladderDuration, label: `${s} ladder ${rate}/s #${attempt}` }, targets.get(s)!);
+          console.log(summaryLines(r).join('\n'));
+          await save(r, v, `compare-peer-${ts}-${s}-ladder-${rate}-${attempt}`);
+          ok = r.pass && r.latency.p99 < 100 && r.totals.offeredRate >= rate * 0.95 && r.generator.lagP99 < cfg.lagWarnMs;
+          ladderRuns.push({ stack: s, rate, attempt, p99: r.latency.p99, lost: r.totals.lost, offered: r.totals.offeredRate, lag: r.generator.lagP99, other: r.machine?.otherCores, pass: ok, cpuUs: r.server?.cpuUsPerDelivery.total });
+        }
+        if (!ok) failed.add(s);
+      }
+    }
+  } finally {
+    for (const t of targets.values()) await t.stop();
+  }
+
+  const cols = stacks.filter((s) => runs[s].length).map((s) => ({ label: s, result: medianResult(runs[s]) }));
+  const lines: string[] = [];
+  if (cols.length) {
+    lines.push(`\nFan-out, median of ${rounds} rounds each (${cfg.rooms} rooms × ${cfg.clientsPerRoom} clients, ${cfg.rate} msgs/s, ${cfg.durationSec} s):`);
+    lines.push(formatTable(compareRows(cols), v.markdown));
+  }
+  const sustainable: Partial<Record<Stack, number>> = {};
+  if (ladderRuns.length) {
+    lines.push('\nRate ladder (sustainable: p99 < 100 ms, zero loss, rate offered, generator not lagging):');
+    const rows = [['stack', 'rate', 'try', 'offered', 'p99 ms', 'lost', 'CPU µs/deliv', 'gen lag p99', 'other cores', 'ok']];
+    for (const l of ladderRuns) {
+      rows.push([
+        l.stack,
+        String(l.rate),
+        String(l.attempt),
+        String(l.offered),
+        l.p99.toFixed(1),
+        String(l.lost),
+        l.cpuUs === undefined ? '–' : l.cpuUs.toFixed(1),
+        l.lag.toFixed(1),
+        l.other === undefined ? '–' : l.other.toFixed(2),
+        l.pass ? 'yes' : 'no',
+      ]);
+      if (l.pass) sustainable[l.stack] = Math.max(sustainable[l.stack] ?? 0, l.rate);
+    }
+    lines.push(formatTable(rows, v.markdown));
+    for (const s of stacks) lines.push(`  sustainable ${s}: ${sustainable[s] ?? 'below the first rung'} msgs/s`);
+  }
+  if (conns.roomcast || conns.socketio) {
+    const ccols = stacks.filter((s) => conns[s]).map((s) => ({ label: s, result: conns[s]! }));
+    lines.push(`\nIdle connections (${connCount}):`);
+    lines.push(formatTable(compareRows(ccols), v.markdown));
+  }
+  const rc = cols.find((c) => c.label === 'roomcast')?.result;
+  const sio = cols.find((c) => c.label === 'socketio')?.result;
+  const ratios: Record<string, number | undefined> = {};
+  if (rc && sio) {
+    const q = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b ? round(a / b, 3) : undefined);
+    ratios.cpuPerDelivery = q(rc.server?.cpuUsPerDelivery.total, sio.server?.cpuUsPerDelivery.total);
+    ratios.p99 = q(rc.latency.p99, sio.latency.p99);
+    ratios.sustainableRate = q(sustainable.roomcast, sustainable.socketio);
+    ratios.rssPerConnection = q(conns.roomcast?.server?.rssPerConnectionKiB?.total, conns.socketio?.server?.rssPerConnectionKiB?.total);
+    lines.push(
+      `\nRoomcast / Socket.IO: CPU per delivery ${ratios.cpuPerDelivery ?? '–'}× (target ≤ 0.5), p99 ${ratios.p99 ?? '–'}×, ` +
+        `sustainable rate ${ratios.sustainableRate ?? '–'}× (target ≥ 2), memory per connection ${ratios.rssPerConnection ?? '–'}× (target ≤ 0.6)`,
+    );
+  }
+  console.log(lines.join('\n'));
+  const file = await writeJson(resultsDir(v.out), `compare-peer-${ts}`, {
+    kind: 'roomcast-compare-peer',
+    config: { ...cfg, rounds, ladder, ladderDuration, connCount },
+    medians: Object.fromEntries(cols.map((c) => [c.label, { totals: c.result.totals, latency: { ...c.result.latency, spectrum: undefined, histogram: undefined }, server: c.result.server, generator: c.result.generator }])),
+    ladder: ladderRuns,
+    sustainable,
+    connections: Object.fromEntries(Object.entries(conns).map(([s, r]) => [s, { server: r.server, connect: r.connect, totals: { connected: r.totals.connected } }])),
+    ratios,
+    table: lines.join('\n'),
+  });
+  console.log(`  summary ${path.relative(process.env.INIT_CWD ?? process.cwd(), file)}`);
+  return 0;
+}
+
+/** Waits (up to `maxSec`) until the machine's busy CPU over 2 s falls below 0.3 cores. */
+async function waitQuiet(maxSec: number): Promise<void> {
+  const deadline = Date.now() + maxSec * 1000;
+  for (;;) {
+    const a = machineBusySec();
+    await new Promise((r) => setTimeout(r, 2000));
+    const cores = (machineBusySec() - a) / 2;
+    if (cores < 0.3) return;
+    if (Date.now() >= deadline) {
+      console.log(`machine still busy (${cores.toFixed(2)} cores used by other processes): going ahead`);
+      return;
+    }
+    console.log(`waiting for a quiet machine: ${cores.toFixed(2)} cores busy`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    console.log(HELP);
+    return 0;
+  }
+  const { values: v, positionals } = parse(rest);
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (v['wait-quiet']) await waitQuiet(num(v['wait-quiet'], 0, 'wait-quiet'));
+  switch (command) {
+    case 'fanout':
+      return loadScenario(v, 'fanout', {}, false);
+    case 'bench':
+      return loadScenario(v, 'bench', { rooms: 10, clientsPerRoom: 50, rate: 500, warmupSec: 3, durationSec: 20 }, true);
+    case 'soak':
+      return loadScenario(v, 'soak', { rate: 100, rooms: 10, clientsPerRoom: 20, warmupSec: 5, durationSec: 600, churnPerSec: 2, typingPerSec: 5 }, false);
+    case 'chaos':
+      return loadScenario(v, 'chaos', { rate: 200, rooms: 10, clientsPerRoom: 20, warmupSec: 3, durationSec: 30, drainSec: 30 }, true);
+    case 'connections':
+      return connectionsScenario(v);
+    case 'compare-peer':
+      return comparePeer(v);
+    case 'report': {
+      if (positionals.length !== 1) throw new UsageError('report wants one result file');
+      const file = positionals[0]!;
+      const html = await writeReport(await readResult(file), path.resolve(v.out ?? file.replace(/\.json$/, '') + '.html'));
+      console.log(html);
+      return 0;
+    }
+    case 'compare': {
+      if (positionals.length < 2) throw new UsageError('compare wants two or more result files');
+      const cols = await Promise.all(positionals.map(async (f) => ({ label: path.basename(f, '.json'), result: await readResult(f) })));
+      console.log(cols.map((c, i) => `  [${i}] ${c.label}: ${c.result.label}`).join('\n'));
+      console.log(formatTable(compareRows(cols.map((c, i) => ({ label: `[${i}]`, result: c.result }))), v.markdown));
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]).replace(/\.ts$/, '') === path.resolve(new URL(import.meta.url).pathname).replace(/\.ts$/, '');
+if (isMain) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+        console.error(`error: ${(err as Error).message}\n(npm run loadtest -- help)`);
+        process.exit(2);
+      }
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,158 @@
+/** The JSON result every scenario writes, and where it goes. */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { LostSample } from './accounting.js';
+import type { LatencySummary, SpectrumPoint } from './stats.js';
+
+/** One second of the run. */
+export interface SeriesPoint {
+  /** Seconds since the run started (first connection attempt). */
+  t: number;
+  phase: Phase;
+  connections: number;
+  sent: number;
+  acked: number;
+  /** Distinct deliveries received this second. */
+  delivered: number;
+  errors: number;
+  /** Latency of deliveries received this second (ms). */
+  p50: number;
+  p99: number;
+  max: number;
+  /** Load generator: event loop delay p99 (ms) and CPU (% of one core). */
+  lagP99: number;
+  genCpu: number;
+  /** Server CPU (% of one core) and RSS (MiB) of all measured processes, when known. */
+  serverCpu?: number;
+  serverRssMiB?: number;
+}
+
+export type Phase = 'connect' | 'warmup' | 'measure' | 'drain' | 'hold';
+
+export interface RunEvent {
+  t: number;
+  what: string;
+}
+
+export interface ServerCost {
+  /** CPU seconds used in the measured window, by group (replicas, nginx, redis) and total. */
+  cpuSec: Record<string, number>;
+  /** Microseconds of server CPU per delivery in the window, by group and total. */
+  cpuUsPerDelivery: Record<string, number>;
+  /** Resident memory (KiB) before load and at its peak point, by group and total. */
+  rssBeforeKiB: Record<string, number>;
+  rssAfterKiB: Record<string, number>;
+  /** (after - before) / connections, KiB, by group and total (connections scenario). */
+  rssPerConnectionKiB?: Record<string, number>;
+}
+
+export interface Result {
+  kind: 'roomcast-loadtest';
+  version: 1;
+  scenario: string;
+  stack: 'roomcast' | 'socketio';
+  label: string;
+  startedAt: string;
+  config: Record<string, unknown>;
+  target: { url: string; launched: boolean; pids?: Record<string, number[]>; nodes?: string[] };
+  environment: Environment;
+  totals: Totals;
+  latency: LatencySummary & { spectrum: SpectrumPoint[]; histogram: string };
+  connect: { login: LatencySummary; socket: LatencySummary; join: LatencySummary };
+  server?: ServerCost;
+  metrics?: { before?: Record<string, number>; after?: Record<string, number> };
+  generator: { cpuPercent: number; lagP50: number; lagP99: number; lagMax: number };
+  /** Whole-machine CPU in the window (cores busy), and what neither the servers nor the generator used. */
+  machine?: { busyCores: number; otherCores?: number };
+  series: SeriesPoint[];
+  events: RunEvent[];
+  warnings: string[];
+  /** Accounting verdict: pass when nothing acknowledged was lost or duplicated. */
+  pass: boolean;
+}
+
+export interface Totals {
+  clients: number;
+  connected: number;
+  /** Connections per replica (welcome.node) at the end of setup. */
+  byNode: Record<string, number>;
+  connectErrors: Record<string, number>;
+  errors: Record<string, number>;
+  closes: Record<string, number>;
+  frames: Record<string, number>;
+  reconnects: number;
+  truncatedResumes: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  unknown: number;
+  /** Sends that found no connected member in the room (chaos, churn). */
+  skipped: number;
+  /** Messages sent / acked in the measured window, and per second. */
+  windowSent: number;
+  windowAcked: number;
+  offeredRate: number;
+  ackedRate: number;
+  /** Message frames of this run received in the measured window, and per second. */
+  windowDeliveries: number;
+  deliveriesPerSec: number;
+  deliveries: number;
+  expectedDeliveries: number;
+  lost: number;
+  duplicated: number;
+  outOfOrder: number;
+  idMismatches: number;
+  foreign: number;
+  lostSamples: LostSample[];
+  idMismatchSamples: Array<{ room: string; seq: number; first: string; other: string }>;
+}
+
+export interface Environment {
+  node: string;
+  platform: string;
+  cpus: number;
+  cpuModel: string;
+  memGiB: number;
+  hostname: string;
+  loadavg: number[];
+  gitCommit?: string;
+}
+
+export function environment(): Environment {
+  let gitCommit: string | undefined;
+  try {
+    gitCommit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    gitCommit = undefined;
+  }
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? '',
+    memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    hostname: os.hostname(),
+    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    gitCommit,
+  };
+}
+
+/** Where results go: --out, else loadtest-results/ in the directory npm was started from. */
+export function resultsDir(out: string | undefined): string {
+  return path.resolve(out ?? path.join(process.env.INIT_CWD ?? process.cwd(), 'loadtest-results'));
+}
+
+export function stamp(date = new Date()): string {
+  return date.toISOString().replace(/[:.]/g, '-').replace(/Z$/, '');
+}
+
+/** Writes <dir>/<name>.json and returns its path. */
+export async function writeJson(dir: string, name: string, data: unknown): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name}.json`);
+  await writeFile(file, `${JSON.stringify(data, null, 1)}\n`);
+  return file;
+}

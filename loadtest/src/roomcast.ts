@@ -1,0 +1,148 @@
+/** The Roomcast wire contract (shared/PROTOCOL.md) as a load-test transport, on `ws`. */
+import WebSocket from 'ws';
+import type { ClientFrame, ServerFrame } from '../../server/src/protocol.js';
+import { ConnectError, mintJwt, postLogin, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
+
+export class RoomcastTransport implements Transport {
+  readonly name = 'roomcast';
+  readonly ordered = true;
+
+  /**
+   * `baseUrl` is the HTTP origin (http://host:port); the socket is at /ws?token=.
+   * With the replicas' `secret` the tool can mint tokens itself (see Transport.mint).
+   */
+  constructor(
+    readonly baseUrl: string,
+    private readonly secret?: string,
+  ) {
+    if (secret) this.mint = (name: string): string => mintJwt(secret, name);
+  }
+
+  mint?: (name: string) => string;
+
+  login(name: string): Promise<string> {
+    return postLogin(this.baseUrl, name);
+  }
+
+  connect(token: string, handlers: ConnectionHandlers, timeoutMs: number): Promise<ChatConnection> {
+    const url = toWsUrl(this.baseUrl, `/ws?token=${encodeURIComponent(token)}`);
+    return new Promise((resolve, reject) => {
+      // No compression and no UTF-8 validation: the generator must stay cheap per frame.
+      const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
+      const conn = new RoomcastConnection(ws, handlers);
+      let settled = false;
+      const fail = (err: ConnectError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ws.terminate();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new ConnectError('timeout', 'no welcome in time')), timeoutMs);
+      ws.on('unexpected-response', (_req, res) => fail(new ConnectError(`http_${res.statusCode ?? 0}`, `upgrade answered ${res.statusCode}`)));
+      ws.on('error', (err) => fail(new ConnectError('socket', err.message)));
+      ws.on('close', (code) => fail(new ConnectError(`close_${code}`, `closed with ${code} before welcome`)));
+      conn.onWelcome = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ws.removeAllListeners('error');
+        ws.on('error', () => undefined); // 'close' follows and reports
+        resolve(conn);
+      };
+    });
+  }
+}
+
+class RoomcastConnection implements ChatConnection {
+  node = '';
+  onWelcome: (() => void) | undefined;
+  private closedByUs = false;
+  private readonly joins = new Map<string, { resolve: (v: { truncated: boolean }) => void; reject: (e: Error) => void }>();
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    ws.on('message', (data: Buffer) => this.onFrame(data));
+    ws.on('close', (code) => {
+      for (const join of this.joins.values()) join.reject(new ConnectError(`close_${code}`, 'closed while joining'));
+      this.joins.clear();
+      if (this.onWelcome === undefined && !this.closedByUs) handlers.onClose(code);
+    });
+  }
+
+  get bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
+  join(room: string, since: string | undefined): Promise<{ truncated: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.joins.set(room, { resolve, reject });
+      // The ref lets an error frame refusing the join fail this promise instead of a timeout.
+      const ref = `join:${room}`.slice(0, 64);
+      this.write(since === undefined ? { type: 'join', room, ref } : { type: 'join', room, since, ref });
+    });
+  }
+
+  send(room: string, text: string, ref: string): void {
+    this.write({ type: 'send', room, text, ref });
+  }
+
+  typing(room: string): void {
+    this.write({ type: 'typing', room });
+  }
+
+  close(): Promise<void> {
+    this.closedByUs = true;
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.ws.once('close', () => resolve());
+      this.ws.close(1000);
+      // A server that never answers the close handshake must not hold the run.
+      setTimeout(() => this.ws.terminate(), 2000).unref();
+    });
+  }
+
+  private write(frame: ClientFrame): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  private onFrame(data: Buffer): void {
+    let frame: ServerFrame;
+    try {
+      frame = JSON.parse(data.toString()) as ServerFrame;
+    } catch {
+      this.handlers.onError('client_bad_json', undefined);
+      return;
+    }
+    switch (frame.type) {
+      case 'message':
+        this.handlers.onMessage(frame.room, frame.id, frame.text, frame.ref);
+        return;
+      case 'welcome': {
+        this.node = frame.node;
+        const cb = this.onWelcome;
+        this.onWelcome = undefined;
+        cb?.();
+        return;
+      }
+      case 'joined': {
+        const join = this.joins.get(frame.room);
+        this.joins.delete(frame.room);
+        join?.resolve({ truncated: frame.truncated });
+        return;
+      }
+      case 'error':
+        if (frame.ref?.startsWith('join:')) {
+          const room = frame.ref.slice(5);
+          this.joins.get(room)?.reject(new ConnectError(`join_${frame.code}`, frame.message));
+          this.joins.delete(room);
+        }
+        this.handlers.onError(frame.code, frame.ref);
+        return;
+      default:
+        this.handlers.onOther(frame.type);
+    }
+  }
+}

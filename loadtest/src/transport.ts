@@ -1,0 +1,91 @@
+/**
+ * What the scenarios need from a chat stack, so the same load runs against
+ * Roomcast (the wire contract) and against the Socket.IO peer.
+ */
+import { createHmac } from 'node:crypto';
+
+export interface ConnectionHandlers {
+  /** A chat message for a room this socket joined; `ref` as the frame carries it. */
+  onMessage(room: string, id: string, text: string, ref: string | undefined): void;
+  /** A separate acknowledgement (Socket.IO acks); Roomcast acks with the sender's own message. */
+  onAck(ref: string, id: string): void;
+  /** An error frame; `ref` names the refused frame when there is one. */
+  onError(code: string, ref: string | undefined): void;
+  /** The socket closed (not by close() of ours), with the close code. */
+  onClose(code: number): void;
+  /** Any other frame type (presence, typing, pong...), for the counters. */
+  onOther(type: string): void;
+}
+
+export interface ChatConnection {
+  /** The replica that holds the socket (welcome.node), if the stack says. */
+  readonly node: string;
+  /** Joins a room; resolves when the server confirms (Roomcast: `joined`). */
+  join(room: string, since: string | undefined): Promise<{ truncated: boolean }>;
+  send(room: string, text: string, ref: string): void;
+  typing(room: string): void;
+  /** Bytes queued in the client socket: a sign that the server does not read. */
+  readonly bufferedAmount: number;
+  /** Closes (code 1000); resolves once the socket is closed, so no frame arrives after. */
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  readonly name: 'roomcast' | 'socketio';
+  /** Message ids are ordered per room (so out-of-order can be checked). */
+  readonly ordered: boolean;
+  readonly baseUrl: string;
+  login(name: string): Promise<string>;
+  /**
+   * Makes a token without asking the server, when the tool knows how (it holds
+   * the cluster's secret): memory measurements then see no login garbage.
+   */
+  mint?(name: string): string;
+  /** Opens a socket; resolves once the server greeted it (welcome / connect). */
+  connect(token: string, handlers: ConnectionHandlers, timeoutMs: number): Promise<ChatConnection>;
+}
+
+/** Thrown by connect/login with a short code for the "connect errors" counters. */
+export class ConnectError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function postLogin(baseUrl: string, name: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (err) {
+    throw new ConnectError('login_network', `login failed: ${(err as Error).message}`);
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new ConnectError(`login_${res.status}`, `login answered ${res.status}`);
+  }
+  const body = (await res.json()) as { token?: unknown };
+  if (typeof body.token !== 'string') throw new ConnectError('login_bad_body', 'login answer has no token');
+  return body.token;
+}
+
+/** An HS256 JWT with the claims the contract names (sub, name, exp), signed with `secret`. */
+export function mintJwt(secret: string, name: string, ttlSec = 24 * 3600): string {
+  const b64 = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: `lt_${name}`, name, iat: now, exp: now + ttlSec })}`;
+  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+}
+
+export function toWsUrl(baseUrl: string, path: string): string {
+  const u = new URL(path, baseUrl);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.toString();
+}
