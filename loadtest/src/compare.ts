@@ -152,7 +152,7 @@ export function summaryLines(r: Result): string[] {
   if (t.reconnects) lines.push(`  reconnects         ${t.reconnects} (truncated resumes ${t.truncatedResumes})`);
   lines.push(
     `  load generator     CPU ${fmt(r.generator.cpuPercent, 1)}%  event loop p99 ${fmt(r.generator.lagP99, 2)} ms` +
-      (r.machine ? `   (machine busy ${fmt(r.machine.busyCores, 2)} cores, others ${fmt(r.machine.otherCores, 2)})` : ''),
+      (r.machine ? `   (machine busy ${fmt(r.machine.busyCores, 2)} cores, softirq ${fmt(r.machine.softirqCores, 2)}, others ${fmt(r.machine.otherCores, 2)})` : ''),
   );
   lines.push(`  verdict            ${r.pass ? 'PASS' : 'FAIL'}`);
   for (const w of r.warnings) lines.push(`  ! ${w}`);

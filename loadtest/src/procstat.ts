@@ -173,15 +173,23 @@ export function parsePids(spec: string): PidGroups {
   return groups;
 }
 
-/** CPU seconds the whole machine spent busy (all cores, from /proc/stat), to tell other load apart. */
-export function machineBusySec(): number {
+/**
+ * CPU seconds the whole machine spent busy (all cores, from /proc/stat), to
+ * tell other load apart, and the part spent in softirq (loopback TCP is
+ * processed there, and that time is charged to no process).
+ */
+export function machineCpu(): { busySec: number; softirqSec: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     // user nice system idle iowait irq softirq steal
     const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + (f[7] ?? 0);
-    return busy / ticksPerSecond();
+    return { busySec: busy / ticksPerSecond(), softirqSec: f[6]! / ticksPerSecond() };
   } catch {
-    return 0;
+    return { busySec: 0, softirqSec: 0 };
   }
+}
+
+export function machineBusySec(): number {
+  return machineCpu().busySec;
 }

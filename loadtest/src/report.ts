@@ -118,7 +118,7 @@ export function renderReport(r: Result): string {
     ['reconnects', `${num(t.reconnects)} (${num(t.truncatedResumes)} with truncated history)`],
     ['connect time', `socket p50 ${num(r.connect.socket.p50, 2)} / p99 ${num(r.connect.socket.p99, 2)} ms; join p50 ${num(r.connect.join.p50, 2)} / p99 ${num(r.connect.join.p99, 2)} ms; login p50 ${num(r.connect.login.p50, 2)} ms`],
     ['load generator', `CPU ${num(r.generator.cpuPercent, 1)}% of a core, event loop delay p99 ${num(r.generator.lagP99, 2)} ms, max ${num(r.generator.lagMax, 2)} ms`],
-    ['machine', r.machine ? `${num(r.machine.busyCores, 2)} cores busy in the window; other processes ${num(r.machine.otherCores, 2)} cores` : '–'],
+    ['machine', r.machine ? `${num(r.machine.busyCores, 2)} cores busy in the window (kernel softirq ${num(r.machine.softirqCores, 2)}); other processes ${num(r.machine.otherCores, 2)} cores` : '–'],
   );
 
   let serverTable = '';

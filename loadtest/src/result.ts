@@ -65,7 +65,7 @@ export interface Result {
   metrics?: { before?: Record<string, number>; after?: Record<string, number> };
   generator: { cpuPercent: number; lagP50: number; lagP99: number; lagMax: number };
   /** Whole-machine CPU in the window (cores busy), and what neither the servers nor the generator used. */
-  machine?: { busyCores: number; otherCores?: number };
+  machine?: { busyCores: number; softirqCores?: number; otherCores?: number };
   series: SeriesPoint[];
   events: RunEvent[];
   warnings: string[];
