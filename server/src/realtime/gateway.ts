@@ -19,8 +19,8 @@ export interface GatewayOptions {
   limits: ConnectionLimits;
 }
 
-/** Longest delay setTimeout accepts; a token further out is re-checked then. */
-const MAX_TIMER_MS = 2_147_483_647;
+/** Expired tokens are looked for this often: the contract allows 5 s. */
+const EXPIRY_CHECK_MS = 1000;
 
 /**
  * The WebSocket endpoint: verifies the token during the upgrade (a refused
@@ -32,6 +32,8 @@ export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly corker = new Corker();
   private readonly pingTimer: NodeJS.Timeout;
+  /** One timer for every socket's token expiry, instead of a timer per socket. */
+  private readonly expiryTimer: NodeJS.Timeout;
   private draining = false;
 
   constructor(
@@ -46,6 +48,8 @@ export class Gateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     this.pingTimer = setInterval(() => this.pingAll(), options.pingIntervalMs);
     this.pingTimer.unref();
+    this.expiryTimer = setInterval(() => this.closeExpired(), EXPIRY_CHECK_MS);
+    this.expiryTimer.unref();
   }
 
   attach(server: Server): void {
@@ -61,6 +65,7 @@ export class Gateway {
   drain(): void {
     this.draining = true;
     clearInterval(this.pingTimer);
+    clearInterval(this.expiryTimer);
     for (const connection of this.hub.connections.values()) {
       connection.close(CloseCode.serviceRestart, 'server restarting: reconnect');
     }
@@ -92,14 +97,12 @@ export class Gateway {
     );
     this.hub.add(connection);
     this.metrics.connections.inc();
-    const expiry = this.scheduleExpiry(connection);
 
     ws.on('message', (data: RawData, isBinary: boolean) => this.receive(connection, data as Buffer, isBinary));
     ws.on('pong', () => (connection.alive = true));
     ws.on('error', (err) => this.log.debug({ err, connection: connection.id }, 'socket error'));
     ws.on('close', () => {
       connection.closed = true;
-      clearTimeout(expiry.timer);
       this.hub.remove(connection);
       this.metrics.connections.dec();
       void this.node.disconnect(connection);
@@ -108,16 +111,11 @@ export class Gateway {
     connection.send({ type: 'welcome', user, connectionId: connection.id, node: this.options.nodeId, protocol: PROTOCOL_VERSION });
   }
 
-  private scheduleExpiry(connection: Connection): { timer?: NodeJS.Timeout } {
-    const holder: { timer?: NodeJS.Timeout } = {};
-    const arm = () => {
-      const left = connection.expiresAt - Date.now();
-      if (left <= 0) return connection.close(CloseCode.policyViolation, 'token expired');
-      holder.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-      holder.timer.unref();
-    };
-    arm();
-    return holder;
+  private closeExpired(): void {
+    const now = Date.now();
+    for (const connection of this.hub.connections.values()) {
+      if (connection.expiresAt <= now) connection.close(CloseCode.policyViolation, 'token expired');
+    }
   }
 
   private receive(connection: Connection, data: Buffer, isBinary: boolean): void {
