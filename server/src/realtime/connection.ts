@@ -85,7 +85,7 @@ export class Connection {
       this.close(CloseCode.tryAgainLater, 'slow consumer: reconnect and resume');
       return false;
     }
-    if (this.raw) this.corker.cork(this.raw);
+    if (this.raw) this.corker.beforeWrite(this.raw);
     return true;
   }
 

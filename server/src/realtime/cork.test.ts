@@ -17,23 +17,33 @@ class FakeSocket {
   }
 }
 
+const nextTick = () => new Promise((resolve) => process.nextTick(resolve));
+
 describe('Corker', () => {
-  it('corks a socket once per tick and uncorks every corked socket on the next tick', async () => {
+  it('lets the first write of a tick through uncorked', () => {
+    const corker = new Corker();
+    const a = new FakeSocket();
+    corker.beforeWrite(a.asSocket());
+    expect(a.corks).toBe(0);
+  });
+
+  it('corks a socket on its second write of a tick, once, and uncorks it on the next tick', async () => {
     const corker = new Corker();
     const a = new FakeSocket();
     const b = new FakeSocket();
-    for (let i = 0; i < 5; i++) corker.cork(a.asSocket());
-    corker.cork(b.asSocket());
+    for (let i = 0; i < 5; i++) corker.beforeWrite(a.asSocket());
+    corker.beforeWrite(b.asSocket());
     expect(a.corks).toBe(1);
     expect(a.writableCorked).toBe(1);
-    expect(b.writableCorked).toBe(1);
-    await new Promise((resolve) => process.nextTick(resolve));
-    expect(a.writableCorked).toBe(0);
     expect(b.writableCorked).toBe(0);
-    // The next tick corks again.
-    corker.cork(a.asSocket());
+    await nextTick();
+    expect(a.writableCorked).toBe(0);
+    // A new tick starts afresh: the first write is not corked again.
+    corker.beforeWrite(a.asSocket());
+    expect(a.corks).toBe(1);
+    corker.beforeWrite(a.asSocket());
     expect(a.corks).toBe(2);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     expect(a.writableCorked).toBe(0);
   });
 });
