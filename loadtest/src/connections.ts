@@ -11,8 +11,8 @@ import { fetchMetrics } from './metrics.js';
 import { Monitor } from './monitor.js';
 import { ProcMeter } from './procstat.js';
 import { Progress } from './progress.js';
-import { environment, type Result, type Totals } from './result.js';
-import { encodeHistogram, LatencyRecorder, spectrum, summarize } from './stats.js';
+import { buildResult, zeroTotals, type Result, type Totals } from './result.js';
+import { LatencyRecorder } from './stats.js';
 import { watchReplicas, type Target } from './target.js';
 
 export interface ConnectionsConfig {
@@ -125,6 +125,7 @@ export async function runConnections(cfg: ConnectionsConfig, target: Target, pro
     if (perConnMetric !== undefined) monitor.mark(`/metrics: replicas' resident memory grew ${perConnMetric} KiB per connection`);
 
     const totals: Totals = {
+      ...zeroTotals(),
       clients: cfg.count,
       connected: n,
       byNode,
@@ -132,50 +133,23 @@ export async function runConnections(cfg: ConnectionsConfig, target: Target, pro
       errors: fleet.counters.errors,
       closes: fleet.counters.closes,
       frames: fleet.counters.frames,
-      reconnects: 0,
-      truncatedResumes: 0,
-      sent: 0,
-      acked: 0,
-      failed: 0,
-      unknown: 0,
-      skipped: 0,
-      windowSent: 0,
-      windowAcked: 0,
-      offeredRate: 0,
-      ackedRate: 0,
-      windowDeliveries: 0,
-      deliveriesPerSec: 0,
-      deliveries: 0,
-      expectedDeliveries: 0,
-      lost: 0,
-      duplicated: 0,
-      outOfOrder: 0,
-      idMismatches: 0,
-      foreign: 0,
-      lostSamples: [],
-      idMismatchSamples: [],
     };
-    return {
-      kind: 'roomcast-loadtest',
-      version: 1,
-      scenario: cfg.scenario,
-      stack: target.stack,
-      label: cfg.label ?? `connections ${target.stack} ${cfg.count}`,
-      startedAt: startedAt.toISOString(),
-      config: { ...cfg, run, connectSeconds: round(connectSec, 2) },
-      target: { url: target.url, launched: target.launched, pids: target.pidGroups?.(), nodes: target.replicas.map((r) => r.nodeId) },
-      environment: environment(),
-      totals,
-      latency: { ...summarize(latency.total), spectrum: spectrum(latency.total), histogram: encodeHistogram(latency.total) },
-      connect: { login: summarize(fleet.loginTimes), socket: summarize(fleet.connectTimes), join: summarize(fleet.joinTimes) },
-      server,
-      metrics: metricsBefore || metricsAfter ? { before: metricsBefore, after: metricsAfter } : undefined,
-      generator: { cpuPercent: 0, lagP50: 0, lagP99: 0, lagMax: 0 },
-      series: monitor.series,
-      events: monitor.events,
-      warnings,
-      pass: n === cfg.count,
-    };
+    return buildResult(
+      {
+        scenario: cfg.scenario,
+        label: cfg.label ?? `connections ${target.stack} ${cfg.count}`,
+        startedAt,
+        config: { ...cfg, run, connectSeconds: round(connectSec, 2) },
+        target, fleet, latency, monitor, metricsBefore, metricsAfter,
+      },
+      {
+        totals,
+        server,
+        generator: { cpuPercent: 0, lagP50: 0, lagP99: 0, lagMax: 0 },
+        warnings,
+        pass: n === cfg.count,
+      },
+    );
   } finally {
     exits.stop();
     monitor.stop();

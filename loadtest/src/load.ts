@@ -15,8 +15,8 @@ import { lagMs, Monitor } from './monitor.js';
 import { encodeText, nowUs } from './payload.js';
 import { delta, machineCpu, ProcMeter, type Sample } from './procstat.js';
 import { Progress } from './progress.js';
-import { environment, type Result, type ServerCost, type Totals } from './result.js';
-import { encodeHistogram, LatencyRecorder, spectrum, summarize } from './stats.js';
+import { buildResult, type Result, type ServerCost, type Totals } from './result.js';
+import { LatencyRecorder } from './stats.js';
 import { watchReplicas, type Target } from './target.js';
 
 export interface LoadConfig {
@@ -348,28 +348,23 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
     const closes = Object.values(totals.closes).reduce((a, b) => a + b, 0);
     if (closes && !cfg.kill) warn(`the server or network closed ${closes} sockets: ${JSON.stringify(totals.closes)}`);
 
-    return {
-      kind: 'roomcast-loadtest',
-      version: 1,
-      scenario: cfg.scenario,
-      stack: target.stack,
-      label: cfg.label ?? `${cfg.scenario} ${target.stack}`,
-      startedAt: startedAt.toISOString(),
-      config: { ...cfg, run },
-      target: { url: target.url, launched: target.launched, pids: target.pidGroups?.(), nodes: target.replicas.map((r) => r.nodeId) },
-      environment: environment(),
-      totals,
-      latency: { ...summarize(latency.total), spectrum: spectrum(latency.total), histogram: encodeHistogram(latency.total) },
-      connect: { login: summarize(fleet.loginTimes), socket: summarize(fleet.connectTimes), join: summarize(fleet.joinTimes) },
-      server,
-      metrics: metricsBefore || metricsAfter ? { before: metricsBefore, after: metricsAfter } : undefined,
-      generator,
-      machine,
-      series: monitor.series,
-      events: monitor.events,
-      warnings,
-      pass: verdict.lost === 0 && verdict.duplicated === 0 && verdict.outOfOrder === 0 && verdict.idMismatches === 0 && verdict.pending === 0,
-    };
+    return buildResult(
+      {
+        scenario: cfg.scenario,
+        label: cfg.label ?? `${cfg.scenario} ${target.stack}`,
+        startedAt,
+        config: { ...cfg, run },
+        target, fleet, latency, monitor, metricsBefore, metricsAfter,
+      },
+      {
+        totals,
+        server,
+        generator,
+        machine,
+        warnings,
+        pass: verdict.lost === 0 && verdict.duplicated === 0 && verdict.outOfOrder === 0 && verdict.idMismatches === 0 && verdict.pending === 0,
+      },
+    );
   } finally {
     exits.stop();
     monitor.stop();

@@ -4,7 +4,10 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LostSample } from './accounting.js';
-import type { LatencySummary, SpectrumPoint } from './stats.js';
+import type { Fleet } from './fleet.js';
+import type { Monitor } from './monitor.js';
+import { encodeHistogram, spectrum, summarize, type LatencyRecorder, type LatencySummary, type SpectrumPoint } from './stats.js';
+import type { Target } from './target.js';
 
 /** One second of the run. */
 export interface SeriesPoint {
@@ -107,6 +110,86 @@ export interface Totals {
   foreign: number;
   lostSamples: LostSample[];
   idMismatchSamples: Array<{ room: string; seq: number; first: string; other: string }>;
+}
+
+/** Totals with every count zero and every map and list empty; a scenario fills in what it counted. */
+export function zeroTotals(): Totals {
+  return {
+    clients: 0,
+    connected: 0,
+    byNode: {},
+    connectErrors: {},
+    errors: {},
+    closes: {},
+    frames: {},
+    reconnects: 0,
+    truncatedResumes: 0,
+    sent: 0,
+    acked: 0,
+    failed: 0,
+    unknown: 0,
+    skipped: 0,
+    windowSent: 0,
+    windowAcked: 0,
+    offeredRate: 0,
+    ackedRate: 0,
+    windowDeliveries: 0,
+    deliveriesPerSec: 0,
+    deliveries: 0,
+    expectedDeliveries: 0,
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    idMismatches: 0,
+    foreign: 0,
+    lostSamples: [],
+    idMismatchSamples: [],
+  };
+}
+
+/** What every scenario's run holds, from which the common part of its result is read. */
+export interface RunRecord {
+  scenario: string;
+  label: string;
+  startedAt: Date;
+  config: Record<string, unknown>;
+  target: Target;
+  fleet: Pick<Fleet, 'loginTimes' | 'connectTimes' | 'joinTimes'>;
+  latency: LatencyRecorder;
+  monitor: Pick<Monitor, 'series' | 'events'>;
+  metricsBefore: Record<string, number> | undefined;
+  metricsAfter: Record<string, number> | undefined;
+}
+
+/** What a scenario measured in its own way. */
+export type ScenarioFigures = Pick<Result, 'totals' | 'server' | 'generator' | 'machine' | 'warnings' | 'pass'>;
+
+/** The result of a run: the common part read from `run`, the rest as the scenario gives it. */
+export function buildResult(run: RunRecord, figures: ScenarioFigures): Result {
+  const { target, fleet, latency, metricsBefore, metricsAfter } = run;
+  return {
+    kind: 'roomcast-loadtest',
+    version: 1,
+    scenario: run.scenario,
+    stack: target.stack,
+    label: run.label,
+    startedAt: run.startedAt.toISOString(),
+    config: run.config,
+    target: { url: target.url, launched: target.launched, pids: target.pidGroups?.(), nodes: target.replicas.map((r) => r.nodeId) },
+    environment: environment(),
+    totals: figures.totals,
+    latency: { ...summarize(latency.total), spectrum: spectrum(latency.total), histogram: encodeHistogram(latency.total) },
+    connect: { login: summarize(fleet.loginTimes), socket: summarize(fleet.connectTimes), join: summarize(fleet.joinTimes) },
+    server: figures.server,
+    metrics: metricsBefore || metricsAfter ? { before: metricsBefore, after: metricsAfter } : undefined,
+    generator: figures.generator,
+    // Only a scenario that measured the machine has the key at all.
+    ...(figures.machine !== undefined ? { machine: figures.machine } : {}),
+    series: run.monitor.series,
+    events: run.monitor.events,
+    warnings: figures.warnings,
+    pass: figures.pass,
+  };
 }
 
 export interface Environment {

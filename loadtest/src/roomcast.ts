@@ -1,7 +1,7 @@
 /** The Roomcast wire contract (shared/PROTOCOL.md) as a load-test transport, on `ws`. */
 import WebSocket from 'ws';
 import type { ClientFrame, ServerFrame } from '../../server/src/protocol.js';
-import { ConnectError, mintJwt, postLogin, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
+import { ConnectError, mintJwt, openWelcomed, postLogin, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
 
 export class RoomcastTransport implements Transport {
   readonly name = 'roomcast';
@@ -26,31 +26,7 @@ export class RoomcastTransport implements Transport {
 
   connect(token: string, handlers: ConnectionHandlers, timeoutMs: number): Promise<ChatConnection> {
     const url = toWsUrl(this.baseUrl, `/ws?token=${encodeURIComponent(token)}`);
-    return new Promise((resolve, reject) => {
-      // No compression and no UTF-8 validation: the generator must stay cheap per frame.
-      const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
-      const conn = new RoomcastConnection(ws, handlers);
-      let settled = false;
-      const fail = (err: ConnectError): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        ws.terminate();
-        reject(err);
-      };
-      const timer = setTimeout(() => fail(new ConnectError('timeout', 'no welcome in time')), timeoutMs);
-      ws.on('unexpected-response', (_req, res) => fail(new ConnectError(`http_${res.statusCode ?? 0}`, `upgrade answered ${res.statusCode}`)));
-      ws.on('error', (err) => fail(new ConnectError('socket', err.message)));
-      ws.on('close', (code) => fail(new ConnectError(`close_${code}`, `closed with ${code} before welcome`)));
-      conn.onWelcome = () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        ws.removeAllListeners('error');
-        ws.on('error', () => undefined); // 'close' follows and reports
-        resolve(conn);
-      };
-    });
+    return openWelcomed(url, timeoutMs, (ws) => new RoomcastConnection(ws, handlers));
   }
 }
 

@@ -10,7 +10,7 @@
  *   "42[event,arg]" event, "42<id>[event,arg]" event wanting an ack, "43<id>[arg]" ack.
  */
 import WebSocket from 'ws';
-import { ConnectError, postLogin, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
+import { ConnectError, openWelcomed, postLogin, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
 
 /** A message as the peer broadcasts it (the same fields as a Roomcast message frame). */
 interface PeerMessage {
@@ -47,31 +47,14 @@ export class SocketIoTransport implements Transport {
   connect(token: string, handlers: ConnectionHandlers, timeoutMs: number): Promise<ChatConnection> {
     // No trailing slash: our nginx routes exactly /ws, and the peer runs with addTrailingSlash: false.
     const url = toWsUrl(this.baseUrl, `${this.path}?EIO=4&transport=websocket`);
-    return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
-      const conn = new SocketIoConnection(ws, handlers, token);
-      let settled = false;
-      const fail = (err: ConnectError): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        ws.terminate();
-        reject(err);
-      };
-      const timer = setTimeout(() => fail(new ConnectError('timeout', 'no welcome in time')), timeoutMs);
-      ws.on('unexpected-response', (_req, res) => fail(new ConnectError(`http_${res.statusCode ?? 0}`, `upgrade answered ${res.statusCode}`)));
-      ws.on('error', (err) => fail(new ConnectError('socket', err.message)));
-      ws.on('close', (code) => fail(new ConnectError(`close_${code}`, `closed with ${code} before welcome`)));
-      conn.onRefused = (message) => fail(new ConnectError('refused', message));
-      conn.onWelcome = () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        ws.removeAllListeners('error');
-        ws.on('error', () => undefined);
-        resolve(conn);
-      };
-    });
+    return openWelcomed(
+      url,
+      timeoutMs,
+      (ws) => new SocketIoConnection(ws, handlers, token),
+      (conn, fail) => {
+        conn.onRefused = (message) => fail(new ConnectError('refused', message));
+      },
+    );
   }
 }
 

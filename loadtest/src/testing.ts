@@ -1,5 +1,5 @@
 /** A plausible result for tests of the report and the compare table. */
-import type { Result } from './result.js';
+import { zeroTotals, type Result } from './result.js';
 
 export function sampleResult(): Result {
   const series = Array.from({ length: 12 }, (_, i) => ({
@@ -30,20 +30,13 @@ export function sampleResult(): Result {
     target: { url: 'http://127.0.0.1:1', launched: true },
     environment: { node: 'v20', platform: 'Linux', cpus: 2, cpuModel: 'cpu', memGiB: 24, hostname: 'h', loadavg: [1, 1, 1] },
     totals: {
+      ...zeroTotals(),
       clients: 500,
       connected: 500,
       byNode: { n1: 167, n2: 167, n3: 166 },
-      connectErrors: {},
-      errors: {},
-      closes: {},
       frames: { presence: 10 },
-      reconnects: 0,
-      truncatedResumes: 0,
       sent: 5000,
       acked: 5000,
-      failed: 0,
-      unknown: 0,
-      skipped: 0,
       windowSent: 4000,
       windowAcked: 4000,
       offeredRate: 500,
@@ -52,13 +45,6 @@ export function sampleResult(): Result {
       deliveriesPerSec: 25_000,
       deliveries: 250_000,
       expectedDeliveries: 250_000,
-      lost: 0,
-      duplicated: 0,
-      outOfOrder: 0,
-      idMismatches: 0,
-      foreign: 0,
-      lostSamples: [],
-      idMismatchSamples: [],
     },
     latency: { ...lat, spectrum: [{ percentile: 0, ms: 0.3 }, { percentile: 50, ms: 2 }, { percentile: 99, ms: 9 }, { percentile: 100, ms: 30 }], histogram: '' },
     connect: { login: lat, socket: lat, join: lat },

@@ -3,6 +3,7 @@
  * Roomcast (the wire contract) and against the Socket.IO peer.
  */
 import { createHmac } from 'node:crypto';
+import WebSocket from 'ws';
 
 export interface ConnectionHandlers {
   /** A chat message for a room this socket joined; `ref` as the frame carries it. */
@@ -88,4 +89,49 @@ export function toWsUrl(baseUrl: string, path: string): string {
   const u = new URL(path, baseUrl);
   u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
   return u.toString();
+}
+
+/** A connection that calls onWelcome (once, then clears it) when the server greets it. */
+export interface WelcomingConnection extends ChatConnection {
+  onWelcome: (() => void) | undefined;
+}
+
+/**
+ * Opens a `ws` socket to `url` and resolves with the connection `create` wraps it in,
+ * once that connection is welcomed; settles once, rejecting with a ConnectError on
+ * timeout, an HTTP answer to the upgrade, a socket error or a close before welcome.
+ * `prepare` lets the transport add its own ways to fail (they go through the same `fail`).
+ */
+export function openWelcomed<C extends WelcomingConnection>(
+  url: string,
+  timeoutMs: number,
+  create: (ws: WebSocket) => C,
+  prepare?: (conn: C, fail: (err: ConnectError) => void) => void,
+): Promise<C> {
+  return new Promise((resolve, reject) => {
+    // No compression and no UTF-8 validation: the generator must stay cheap per frame.
+    const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
+    const conn = create(ws);
+    let settled = false;
+    const fail = (err: ConnectError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.terminate();
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new ConnectError('timeout', 'no welcome in time')), timeoutMs);
+    ws.on('unexpected-response', (_req, res) => fail(new ConnectError(`http_${res.statusCode ?? 0}`, `upgrade answered ${res.statusCode}`)));
+    ws.on('error', (err) => fail(new ConnectError('socket', err.message)));
+    ws.on('close', (code) => fail(new ConnectError(`close_${code}`, `closed with ${code} before welcome`)));
+    prepare?.(conn, fail);
+    conn.onWelcome = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ws.removeAllListeners('error');
+      ws.on('error', () => undefined); // 'close' follows and reports
+      resolve(conn);
+    };
+  });
 }
