@@ -4,36 +4,26 @@
  * closed by it, even when a replay sends it more than the bound at once.
  */
 import type { Socket } from 'node:net';
-import type { Cluster } from '@roomcast/deploy/local';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, LoginResponse } from '../src/protocol.js';
-import { TestClient, closeAll } from './support/client.js';
-import { replicaWsUrl, startTestCluster } from './support/cluster.js';
+import { TestClient } from './support/client.js';
+import { replicaWsUrl, useTestCluster } from './support/cluster.js';
 import { login, metric, request } from './support/http.js';
 
 const BOUND = 256 * 1024;
 /** Code points of 4 UTF-8 bytes each: a message of about 16 KB, near the largest the contract allows. */
 const LONG_TEXT = '😀'.repeat(3990);
 
-let cluster: Cluster;
+const harness = useTestCluster({ MAX_BUFFERED_BYTES: String(BOUND) });
+const { clients } = harness;
 let session: LoginResponse;
-const clients = new Set<TestClient>();
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ MAX_BUFFERED_BYTES: String(BOUND) });
-  session = await login(cluster.url, 'reader');
-});
-afterAll(async () => {
-  await closeAll(clients);
-  await cluster?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-  clients.clear();
+  session = await login(harness.cluster.url, 'reader');
 });
 
 async function post(room: string, text: string): Promise<ChatMessage> {
-  const res = await request<ChatMessage>(cluster.replicas[1]!.url, `/api/rooms/${room}/messages`, {
+  const res = await request<ChatMessage>(harness.cluster.replicas[1]!.url, `/api/rooms/${room}/messages`, {
     token: session.token,
     body: { text },
   });
@@ -42,7 +32,7 @@ async function post(room: string, text: string): Promise<ChatMessage> {
 }
 
 async function open(label: string): Promise<TestClient> {
-  const client = await TestClient.connect(replicaWsUrl(cluster, 0), session.token, label);
+  const client = await TestClient.connect(replicaWsUrl(harness.cluster, 0), session.token, label);
   clients.add(client);
   return client;
 }
@@ -67,12 +57,12 @@ describe('slow consumers', () => {
     const room = 'stalled';
     const client = await open('stalled');
     await client.join(room);
-    const slowBefore = (await metric(cluster.replicas[0]!.url, 'roomcast_slow_consumers_total')) ?? 0;
+    const slowBefore = (await metric(harness.cluster.replicas[0]!.url, 'roomcast_slow_consumers_total')) ?? 0;
     // Stop reading: the kernel buffers fill, then the replica's own buffer grows.
     const socket = (client.ws as unknown as { _socket: Socket })._socket;
     socket.pause();
     let posted = 0;
-    while (((await metric(cluster.replicas[0]!.url, 'roomcast_slow_consumers_total')) ?? 0) === slowBefore) {
+    while (((await metric(harness.cluster.replicas[0]!.url, 'roomcast_slow_consumers_total')) ?? 0) === slowBefore) {
       if (posted >= 3000) throw new Error(`no 1013 after ${posted} messages of 16 KB to a socket that does not read`);
       await Promise.all(Array.from({ length: 25 }, () => post(room, LONG_TEXT)));
       posted += 25;

@@ -3,34 +3,27 @@
  * code (with its ref when valid), the socket still usable where it should
  * be, and the right close code or HTTP status where it should not.
  */
-import type { Cluster } from '@roomcast/deploy/local';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Auth } from '../src/auth.js';
 import type { ChatMessage, ErrorFrame, LoginResponse } from '../src/protocol.js';
-import { TestClient, closeAll, isError, isMessage, newRef } from './support/client.js';
-import { replicaWsUrl, startTestCluster } from './support/cluster.js';
+import { TestClient, isError, isMessage, newRef } from './support/client.js';
+import { replicaWsUrl, useTestCluster } from './support/cluster.js';
 import { login } from './support/http.js';
 import { mintToken, nowSeconds } from './support/tokens.js';
 
-let cluster: Cluster;
+// Default limits: the rate-limit test relies on 10 msg/s with bursts of 30.
+const harness = useTestCluster();
+const { clients } = harness;
 let session: LoginResponse;
 let wsUrl: string;
-const clients = new Set<TestClient>();
 
 beforeAll(async () => {
-  // Default limits: the rate-limit test relies on 10 msg/s with bursts of 30.
-  cluster = await startTestCluster();
-  session = await login(cluster.url, 'mallory');
-  wsUrl = replicaWsUrl(cluster, 0);
+  session = await login(harness.cluster.url, 'mallory');
+  wsUrl = replicaWsUrl(harness.cluster, 0);
 });
-afterAll(async () => {
-  await closeAll(clients);
-  await cluster?.stop();
-});
-afterEach(async () => {
+// Runs before useTestCluster's afterEach closes the clients (after-hooks run in reverse).
+afterEach(() => {
   for (const client of clients) expect(client.violations, client.label).toEqual([]);
-  await closeAll(clients);
-  clients.clear();
 });
 
 async function open(label = 'mallory', url = wsUrl, token = session.token): Promise<TestClient> {
@@ -162,7 +155,7 @@ describe('frame size', () => {
   });
 
   it('closes with 1009 through nginx too', async () => {
-    const client = await open('via-nginx', cluster.wsUrl);
+    const client = await open('via-nginx', harness.cluster.wsUrl);
     client.sendText('x'.repeat(64 * 1024 + 1));
     expect((await client.waitClosed()).code).toBe(1009);
   });
@@ -212,7 +205,7 @@ describe('tokens', () => {
   const user = { sub: Auth.userIdFor('tokenuser'), name: 'tokenuser' };
 
   it('refuses an expired token during the upgrade with 401', async () => {
-    const token = await mintToken(cluster.secret, { ...user, exp: nowSeconds() - 60 });
+    const token = await mintToken(harness.cluster.secret, { ...user, exp: nowSeconds() - 60 });
     const refusal = await TestClient.refusal(wsUrl, token);
     expect(refusal.status).toBe(401);
     expect(envelope(refusal.body).code).toBe('unauthorized');
@@ -235,21 +228,21 @@ describe('tokens', () => {
   });
 
   it('refuses through nginx with 401 too', async () => {
-    const token = await mintToken(cluster.secret, { ...user, exp: nowSeconds() - 60 });
-    const refusal = await TestClient.refusal(cluster.wsUrl, token);
+    const token = await mintToken(harness.cluster.secret, { ...user, exp: nowSeconds() - 60 });
+    const refusal = await TestClient.refusal(harness.cluster.wsUrl, token);
     expect(refusal.status).toBe(401);
     expect(envelope(refusal.body).code).toBe('unauthorized');
   });
 
   it('accepts a token minted by another backend with the shared secret', async () => {
-    const token = await mintToken(cluster.secret, { sub: 'external-42', name: 'External', exp: nowSeconds() + 600 });
+    const token = await mintToken(harness.cluster.secret, { sub: 'external-42', name: 'External', exp: nowSeconds() + 600 });
     const client = await open('external', wsUrl, token);
     expect(client.welcome.user).toEqual({ id: 'external-42', name: 'External' });
   });
 
   it('closes a socket with 1008 within 5 s of its token expiring', async () => {
     const exp = nowSeconds() + 2;
-    const token = await mintToken(cluster.secret, { ...user, exp });
+    const token = await mintToken(harness.cluster.secret, { ...user, exp });
     const client = await open('expiring', wsUrl, token);
     await client.ping();
     const closed = await client.waitClosed(exp * 1000 - Date.now() + 5000);

@@ -2,31 +2,23 @@
  * Three replicas behind nginx, one Redis: messages, typing and presence cross
  * replicas exactly once and in one order.
  */
-import { redisCommand, type Cluster } from '@roomcast/deploy/local';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redisCommand } from '@roomcast/deploy/local';
+import { afterEach, describe, expect, it } from 'vitest';
 import { compareIds, type ChatMessage, type LoginResponse, type PresenceFrame } from '../src/protocol.js';
 import { RedisKeys } from '../src/redis/keys.js';
-import { TestClient, closeAll, isError, isMessage, isPresence, newRef } from './support/client.js';
-import { replicaWsUrl, startTestCluster } from './support/cluster.js';
+import { TestClient, isError, isMessage, isPresence, newRef } from './support/client.js';
+import { replicaWsUrl, useTestCluster } from './support/cluster.js';
 import { login, metric, request, until } from './support/http.js';
 
-let cluster: Cluster;
-const clients = new Set<TestClient>();
+// Senders here push 50 messages at once: lift the rate limit for this cluster.
+const harness = useTestCluster({ RATE_MESSAGES_PER_SEC: '1000', RATE_BURST: '1000' });
+const { clients } = harness;
 let roomCounter = 0;
 const newRoom = (label: string) => `${label}-${++roomCounter}`;
 
-beforeAll(async () => {
-  // Senders here push 50 messages at once: lift the rate limit for this cluster.
-  cluster = await startTestCluster({ RATE_MESSAGES_PER_SEC: '1000', RATE_BURST: '1000' });
-});
-afterAll(async () => {
-  await closeAll(clients);
-  await cluster?.stop();
-});
-afterEach(async () => {
+// Runs before useTestCluster's afterEach closes the clients (after-hooks run in reverse).
+afterEach(() => {
   for (const client of clients) expect(client.violations, client.label).toEqual([]);
-  await closeAll(clients);
-  clients.clear();
 });
 
 async function connect(url: string, session: LoginResponse, label: string): Promise<TestClient> {
@@ -38,9 +30,9 @@ async function connect(url: string, session: LoginResponse, label: string): Prom
 /** One socket on each replica, straight to its port, each joined to `room`. */
 async function onePerReplica(room: string, prefix: string): Promise<TestClient[]> {
   const sockets: TestClient[] = [];
-  for (let i = 0; i < cluster.replicas.length; i++) {
-    const session = await login(cluster.url, `${prefix}${i + 1}`);
-    const client = await connect(replicaWsUrl(cluster, i), session, `${prefix}@n${i + 1}`);
+  for (let i = 0; i < harness.cluster.replicas.length; i++) {
+    const session = await login(harness.cluster.url, `${prefix}${i + 1}`);
+    const client = await connect(replicaWsUrl(harness.cluster, i), session, `${prefix}@n${i + 1}`);
     expect(client.node).toBe(`n${i + 1}`);
     await client.join(room);
     sockets.push(client);
@@ -82,7 +74,7 @@ describe('fan-out across replicas', () => {
     const room = newRoom('nginx');
     const sockets: TestClient[] = [];
     for (let i = 0; i < 3; i++) {
-      const client = await connect(cluster.wsUrl, await login(cluster.url, `lb${i}`), `lb${i}`);
+      const client = await connect(harness.cluster.wsUrl, await login(harness.cluster.url, `lb${i}`), `lb${i}`);
       await client.join(room);
       sockets.push(client);
     }
@@ -144,7 +136,7 @@ describe('fan-out across replicas', () => {
     // Published after the typing event on the same path: once it is back, an echo would have been too.
     await typist!.say(room, 'after typing');
     expect(typist!.received.filter((f) => f.type === 'typing')).toEqual([]);
-    const late = await connect(replicaWsUrl(cluster, 1), await login(cluster.url, 'late'), 'late');
+    const late = await connect(replicaWsUrl(harness.cluster, 1), await login(harness.cluster.url, 'late'), 'late');
     await late.join(room);
     const replay = await late.next(isMessage, 5000, 'the replay');
     expect(replay).toMatchObject({ text: 'after typing' });
@@ -153,20 +145,20 @@ describe('fan-out across replicas', () => {
 
   it('presence diffs cross replicas: joined on first join, left when the last socket goes', async () => {
     const room = newRoom('presence');
-    const watcherSession = await login(cluster.url, 'watcher');
-    const watcher = await connect(replicaWsUrl(cluster, 0), watcherSession, 'watcher@n1');
+    const watcherSession = await login(harness.cluster.url, 'watcher');
+    const watcher = await connect(replicaWsUrl(harness.cluster, 0), watcherSession, 'watcher@n1');
     expect((await watcher.join(room)).users).toEqual([watcherSession.user]);
 
-    const dana = await login(cluster.url, 'dana');
-    const first = await connect(replicaWsUrl(cluster, 1), dana, 'dana@n2');
+    const dana = await login(harness.cluster.url, 'dana');
+    const first = await connect(replicaWsUrl(harness.cluster, 1), dana, 'dana@n2');
     const joined = await first.join(room);
     expect(joined.users.map((u) => u.id).sort()).toEqual([watcherSession.user.id, dana.user.id].sort());
     const diff = await watcher.next<PresenceFrame>(isPresence, 5000, 'dana joined');
     expect(diff).toEqual({ type: 'presence', room, joined: [dana.user], left: [] });
 
     // A second socket of the same user on another replica: no diff, then closing it: no diff either.
-    const n3 = cluster.replicas[2]!;
-    const second = await connect(replicaWsUrl(cluster, 2), dana, 'dana@n3');
+    const n3 = harness.cluster.replicas[2]!;
+    const second = await connect(replicaWsUrl(harness.cluster, 2), dana, 'dana@n3');
     await second.join(room);
     await second.close();
     // n3 has handled the close (and queued its presence update on its Redis
@@ -189,9 +181,9 @@ describe('fan-out across replicas', () => {
   it('after leave, a socket gets nothing more from the room', async () => {
     const room = newRoom('left-room');
     const other = newRoom('other-room');
-    const session = await login(cluster.url, 'stayer');
-    const stayer = await connect(replicaWsUrl(cluster, 0), session, 'stayer@n1');
-    const leaver = await connect(replicaWsUrl(cluster, 1), await login(cluster.url, 'leaver'), 'leaver@n2');
+    const session = await login(harness.cluster.url, 'stayer');
+    const stayer = await connect(replicaWsUrl(harness.cluster, 0), session, 'stayer@n1');
+    const leaver = await connect(replicaWsUrl(harness.cluster, 1), await login(harness.cluster.url, 'leaver'), 'leaver@n2');
     for (const client of [stayer, leaver]) {
       await client.join(room);
       await client.join(other);
@@ -211,13 +203,13 @@ describe('fan-out across replicas', () => {
     const room = newRoom('subscriptions');
     const channel = new RedisKeys().channel(room);
     const subscribers = async () => {
-      const reply = await redisCommand(cluster.redis.port, ['PUBSUB', 'NUMSUB', channel]);
+      const reply = await redisCommand(harness.cluster.redis.port, ['PUBSUB', 'NUMSUB', channel]);
       return Array.isArray(reply) ? Number(reply[1]) : NaN;
     };
-    const session = await login(cluster.url, 'subscriber');
-    const a1 = await connect(replicaWsUrl(cluster, 0), session, 'a1@n1');
-    const a2 = await connect(replicaWsUrl(cluster, 0), session, 'a2@n1');
-    const b = await connect(replicaWsUrl(cluster, 1), session, 'b@n2');
+    const session = await login(harness.cluster.url, 'subscriber');
+    const a1 = await connect(replicaWsUrl(harness.cluster, 0), session, 'a1@n1');
+    const a2 = await connect(replicaWsUrl(harness.cluster, 0), session, 'a2@n1');
+    const b = await connect(replicaWsUrl(harness.cluster, 1), session, 'b@n2');
     for (const client of [a1, a2, b]) await client.join(room);
     expect(await subscribers()).toBe(2);
     await a1.close();

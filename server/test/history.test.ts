@@ -4,37 +4,27 @@
  * something after since was trimmed, and no gap or duplicate between replay
  * and live messages.
  */
-import type { Cluster } from '@roomcast/deploy/local';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { compareIds, type ChatMessage, type LoginResponse, type MessagesPage } from '../src/protocol.js';
-import { TestClient, closeAll } from './support/client.js';
-import { replicaWsUrl, startTestCluster } from './support/cluster.js';
+import { TestClient } from './support/client.js';
+import { replicaWsUrl, useTestCluster } from './support/cluster.js';
 import { login, request } from './support/http.js';
 
 const MAX_LEN = 60;
 const POSTED = 100;
 
-let cluster: Cluster;
+const harness = useTestCluster({ HISTORY_MAX_LEN: String(MAX_LEN) });
+const { clients } = harness;
 let poster: LoginResponse;
 let reader: LoginResponse;
-const clients = new Set<TestClient>();
 /** Ids of everything posted to ROOM, in order (markers included). */
 const posted: string[] = [];
 const ROOM = 'history';
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ HISTORY_MAX_LEN: String(MAX_LEN) });
-  poster = await login(cluster.url, 'poster');
-  reader = await login(cluster.url, 'reader');
-  for (let i = 0; i < POSTED; i++) posted.push((await postTo(cluster.replicas[i % 3]!.url, ROOM, `h${i}`)).id);
-});
-afterAll(async () => {
-  await closeAll(clients);
-  await cluster?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-  clients.clear();
+  poster = await login(harness.cluster.url, 'poster');
+  reader = await login(harness.cluster.url, 'reader');
+  for (let i = 0; i < POSTED; i++) posted.push((await postTo(harness.cluster.replicas[i % 3]!.url, ROOM, `h${i}`)).id);
 });
 
 async function postTo(baseUrl: string, room: string, text: string): Promise<ChatMessage> {
@@ -49,7 +39,7 @@ async function allRetained(room: string): Promise<string[]> {
   let before: string | undefined;
   for (;;) {
     const query = before === undefined ? '?limit=100' : `?before=${before}&limit=100`;
-    const page = (await request<MessagesPage>(cluster.url, `/api/rooms/${room}/messages${query}`, { token: reader.token })).body;
+    const page = (await request<MessagesPage>(harness.cluster.url, `/api/rooms/${room}/messages${query}`, { token: reader.token })).body;
     if (page.messages.length === 0) return ids;
     ids.unshift(...page.messages.map((m) => m.id));
     before = page.messages[0]!.id;
@@ -57,7 +47,7 @@ async function allRetained(room: string): Promise<string[]> {
 }
 
 async function open(replica: number, label: string): Promise<TestClient> {
-  const client = await TestClient.connect(replicaWsUrl(cluster, replica), reader.token, label);
+  const client = await TestClient.connect(replicaWsUrl(harness.cluster, replica), reader.token, label);
   clients.add(client);
   return client;
 }
@@ -68,7 +58,7 @@ async function open(replica: number, label: string): Promise<TestClient> {
  */
 async function joinAndReplay(client: TestClient, room: string, since?: string) {
   const joined = await client.join(room, since);
-  const marker = await postTo(cluster.url, room, `marker after join ${since ?? ''}`);
+  const marker = await postTo(harness.cluster.url, room, `marker after join ${since ?? ''}`);
   await client.waitForId(room, marker.id);
   const ids = client.messages(room).map((m) => m.id);
   expect(ids.at(-1)).toBe(marker.id);
@@ -154,13 +144,13 @@ describe('join replay', () => {
   it('replay and live messages together have no gap and no duplicate while others publish', async () => {
     const room = 'busy';
     const before: string[] = [];
-    for (let i = 0; i < 10; i++) before.push((await postTo(cluster.replicas[1]!.url, room, `before ${i}`)).id);
+    for (let i = 0; i < 10; i++) before.push((await postTo(harness.cluster.replicas[1]!.url, room, `before ${i}`)).id);
     // Publish continuously from two replicas while a third socket joins with since.
     const live: Promise<ChatMessage>[] = [];
     let publishing = true;
     const publisher = (async () => {
       for (let i = 0; publishing && i < 40; i++) {
-        live.push(postTo(cluster.replicas[i % 2]!.url, room, `during ${i}`));
+        live.push(postTo(harness.cluster.replicas[i % 2]!.url, room, `during ${i}`));
         await live.at(-1);
       }
     })();

@@ -2,29 +2,19 @@
  * The HTTP API through nginx: login validation, the room endpoints, the
  * error envelope, and that HTTP-published messages reach sockets.
  */
-import type { Cluster } from '@roomcast/deploy/local';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, LoginResponse, MessagesPage, PresenceList } from '../src/protocol.js';
-import { TestClient, closeAll } from './support/client.js';
-import { replicaWsUrl, startTestCluster } from './support/cluster.js';
+import { TestClient } from './support/client.js';
+import { replicaWsUrl, useTestCluster } from './support/cluster.js';
 import { login, readyz, request, until } from './support/http.js';
 import { mintToken, nowSeconds } from './support/tokens.js';
 
-let cluster: Cluster;
+const harness = useTestCluster();
+const { clients } = harness;
 let alice: LoginResponse;
-const clients = new Set<TestClient>();
 
 beforeAll(async () => {
-  cluster = await startTestCluster();
-  alice = await login(cluster.url, 'alice');
-});
-afterAll(async () => {
-  await closeAll(clients);
-  await cluster?.stop();
-});
-afterEach(async () => {
-  await closeAll(clients);
-  clients.clear();
+  alice = await login(harness.cluster.url, 'alice');
 });
 
 interface ErrorBody {
@@ -39,27 +29,27 @@ function expectEnvelope(res: { status: number; body: unknown }, status: number, 
 }
 
 const messages = (room: string, query = '', token = alice.token) =>
-  request<MessagesPage>(cluster.url, `/api/rooms/${room}/messages${query}`, { token });
+  request<MessagesPage>(harness.cluster.url, `/api/rooms/${room}/messages${query}`, { token });
 const post = (room: string, text: unknown, token = alice.token) =>
-  request<ChatMessage>(cluster.url, `/api/rooms/${room}/messages`, { token, body: { text } });
+  request<ChatMessage>(harness.cluster.url, `/api/rooms/${room}/messages`, { token, body: { text } });
 
 describe('POST /api/login', () => {
   it('returns a token and the user; the same name maps to the same id on every replica', async () => {
-    const res = await request<LoginResponse>(cluster.url, '/api/login', { body: { name: '  Zoë Z  ' } });
+    const res = await request<LoginResponse>(harness.cluster.url, '/api/login', { body: { name: '  Zoë Z  ' } });
     expect(res.status).toBe(200);
     expect(res.body.user.name).toBe('Zoë Z');
     expect(res.body.user.id).toEqual(expect.any(String));
     expect(res.body.token.split('.')).toHaveLength(3);
     const ids = await Promise.all(
-      cluster.replicas.map(async (replica) => (await login(replica.url, 'Zoë Z')).user.id),
+      harness.cluster.replicas.map(async (replica) => (await login(replica.url, 'Zoë Z')).user.id),
     );
     expect(new Set([res.body.user.id, ...ids]).size).toBe(1);
-    expect((await login(cluster.url, 'Zoe Z')).user.id).not.toBe(res.body.user.id);
+    expect((await login(harness.cluster.url, 'Zoe Z')).user.id).not.toBe(res.body.user.id);
   });
 
   it('accepts 32 code points and refuses 33', async () => {
-    expect((await request(cluster.url, '/api/login', { body: { name: '😀'.repeat(32) } })).status).toBe(200);
-    expectEnvelope(await request(cluster.url, '/api/login', { body: { name: 'a'.repeat(33) } }), 400, 'bad_request');
+    expect((await request(harness.cluster.url, '/api/login', { body: { name: '😀'.repeat(32) } })).status).toBe(200);
+    expectEnvelope(await request(harness.cluster.url, '/api/login', { body: { name: 'a'.repeat(33) } }), 400, 'bad_request');
   });
 
   it.each([
@@ -70,37 +60,37 @@ describe('POST /api/login', () => {
     ['no name', {}],
     ['a non-string name', { name: 42 }],
   ])('refuses %s with 400 bad_request', async (_label, body) => {
-    expectEnvelope(await request(cluster.url, '/api/login', { body }), 400, 'bad_request');
+    expectEnvelope(await request(harness.cluster.url, '/api/login', { body }), 400, 'bad_request');
   });
 
   it('refuses a body that is not JSON with 400 bad_request', async () => {
-    expectEnvelope(await request(cluster.url, '/api/login', { body: '{"name":', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
+    expectEnvelope(await request(harness.cluster.url, '/api/login', { body: '{"name":', headers: { 'content-type': 'application/json' } }), 400, 'bad_request');
   });
 });
 
 describe('authentication of the room API', () => {
   it('answers 401 unauthorized without a token, with a forged one and with an expired one', async () => {
     const forged = await mintToken('a-different-secret-that-is-32-bytes!!', { sub: 'x', name: 'x', exp: nowSeconds() + 60 });
-    const expired = await mintToken(cluster.secret, { sub: 'x', name: 'x', exp: nowSeconds() - 60 });
+    const expired = await mintToken(harness.cluster.secret, { sub: 'x', name: 'x', exp: nowSeconds() - 60 });
     for (const token of [undefined, forged, expired, 'garbage']) {
-      expectEnvelope(await request(cluster.url, '/api/rooms/general/messages', { token }), 401, 'unauthorized');
-      expectEnvelope(await request(cluster.url, '/api/rooms/general/messages', { token, body: { text: 'x' } }), 401, 'unauthorized');
-      expectEnvelope(await request(cluster.url, '/api/rooms/general/presence', { token }), 401, 'unauthorized');
+      expectEnvelope(await request(harness.cluster.url, '/api/rooms/general/messages', { token }), 401, 'unauthorized');
+      expectEnvelope(await request(harness.cluster.url, '/api/rooms/general/messages', { token, body: { text: 'x' } }), 401, 'unauthorized');
+      expectEnvelope(await request(harness.cluster.url, '/api/rooms/general/presence', { token }), 401, 'unauthorized');
     }
   });
 
   it('answers an unknown API path with a 404 not_found envelope', async () => {
-    expectEnvelope(await request(cluster.url, '/api/nothing-here', { token: alice.token }), 404, 'not_found');
+    expectEnvelope(await request(harness.cluster.url, '/api/nothing-here', { token: alice.token }), 404, 'not_found');
   });
 });
 
 describe('POST /api/rooms/:room/messages', () => {
   it('answers 201 with the stored message exactly as sockets receive it, and it reaches them', async () => {
     const room = 'http-post';
-    const bob = await login(cluster.url, 'bob');
+    const bob = await login(harness.cluster.url, 'bob');
     const listeners = await Promise.all(
-      cluster.replicas.map(async (_, i) => {
-        const client = await TestClient.connect(replicaWsUrl(cluster, i), bob.token, `bob@n${i + 1}`);
+      harness.cluster.replicas.map(async (_, i) => {
+        const client = await TestClient.connect(replicaWsUrl(harness.cluster, i), bob.token, `bob@n${i + 1}`);
         clients.add(client);
         await client.join(room);
         return client;
@@ -126,7 +116,7 @@ describe('POST /api/rooms/:room/messages', () => {
     expectEnvelope(await post('http-bad', 'x'.repeat(4001)), 413, 'too_large');
     expectEnvelope(await post('http-bad', 17), 400, 'bad_request');
     expectEnvelope(await post('Not A Room', 'hello'), 400, 'bad_request');
-    expectEnvelope(await request(cluster.url, '/api/rooms/http-bad/messages', { token: alice.token, body: '{' }), 400, 'bad_request');
+    expectEnvelope(await request(harness.cluster.url, '/api/rooms/http-bad/messages', { token: alice.token, body: '{' }), 400, 'bad_request');
     expect((await post('http-bad', 'x'.repeat(4000))).status).toBe(201);
     expect((await messages('http-bad')).body.messages).toHaveLength(1);
   });
@@ -177,17 +167,17 @@ describe('GET /api/rooms/:room/messages', () => {
 describe('GET /api/rooms/:room/presence', () => {
   it('lists the users whose sockets joined the room, each once, and drops them when they go', async () => {
     const room = 'http-presence';
-    const carol = await login(cluster.url, 'carol');
-    const dave = await login(cluster.url, 'dave');
-    const carol1 = await TestClient.connect(replicaWsUrl(cluster, 0), carol.token, 'carol@n1');
-    const carol2 = await TestClient.connect(replicaWsUrl(cluster, 1), carol.token, 'carol@n2');
-    const daveSocket = await TestClient.connect(replicaWsUrl(cluster, 2), dave.token, 'dave@n3');
+    const carol = await login(harness.cluster.url, 'carol');
+    const dave = await login(harness.cluster.url, 'dave');
+    const carol1 = await TestClient.connect(replicaWsUrl(harness.cluster, 0), carol.token, 'carol@n1');
+    const carol2 = await TestClient.connect(replicaWsUrl(harness.cluster, 1), carol.token, 'carol@n2');
+    const daveSocket = await TestClient.connect(replicaWsUrl(harness.cluster, 2), dave.token, 'dave@n3');
     for (const client of [carol1, carol2, daveSocket]) {
       clients.add(client);
       await client.join(room);
     }
     const list = async () =>
-      (await request<PresenceList>(cluster.url, `/api/rooms/${room}/presence`, { token: alice.token })).body.users
+      (await request<PresenceList>(harness.cluster.url, `/api/rooms/${room}/presence`, { token: alice.token })).body.users
         .map((u) => u.name)
         .sort();
     expect(await list()).toEqual(['carol', 'dave']);
@@ -197,14 +187,14 @@ describe('GET /api/rooms/:room/presence', () => {
     expect(await list()).toEqual(['carol']);
     await carol2.close();
     await until(async () => (await list()).length === 0, 5000, 'carol to leave the presence list');
-    const empty = await request<PresenceList>(cluster.url, '/api/rooms/never-joined/presence', { token: alice.token });
+    const empty = await request<PresenceList>(harness.cluster.url, '/api/rooms/never-joined/presence', { token: alice.token });
     expect(empty.body).toEqual({ users: [] });
   });
 });
 
 describe('operations endpoints', () => {
   it('each replica answers /healthz, /readyz and /metrics', async () => {
-    for (const replica of cluster.replicas) {
+    for (const replica of harness.cluster.replicas) {
       expect((await fetch(`${replica.url}/healthz`)).status).toBe(200);
       expect(await readyz(replica.url)).toBe(200);
       const metrics = await fetch(`${replica.url}/metrics`);
@@ -228,7 +218,7 @@ describe('a body over the 64 KiB limit', () => {
   it('does not take the replicas out of nginx for everyone else', async () => {
     for (let i = 0; i < 10; i++) await post('http-huge', 'x'.repeat(70 * 1024));
     for (let i = 0; i < 6; i++) {
-      const res = await request(cluster.url, '/api/login', { body: { name: `after-huge-${i}` } });
+      const res = await request(harness.cluster.url, '/api/login', { body: { name: `after-huge-${i}` } });
       expect(res.status, `login ${i} after oversized bodies`).toBe(200);
     }
   });

@@ -56,15 +56,21 @@ const bob: User = { id: 'u_bob', name: 'bob' };
 const carol: User = { id: 'u_carol', name: 'carol' };
 const byId = (users: User[]) => [...users].sort((a, b) => a.id.localeCompare(b.id));
 
+/** Two started nodes n1 and n2 on a fresh prefix, and a watch on one room of it. */
+async function twoStartedNodes() {
+  const prefix = newPrefix();
+  const n1 = await openNode(prefix, 'n1');
+  const n2 = await openNode(prefix, 'n2');
+  const watch = await RoomWatch.open(await openBroker(prefix));
+  await n1.presence.start();
+  await n2.presence.start();
+  return { n1, n2, watch };
+}
+
 describe('RedisPresence across nodes', () => {
   it("reaps a crashed node's members and publishes left, keeping users still present elsewhere", async () => {
-    const prefix = newPrefix();
-    const n1 = await openNode(prefix, 'n1');
-    const n2 = await openNode(prefix, 'n2');
-    const watch = await RoomWatch.open(await openBroker(prefix));
+    const { n1, n2, watch } = await twoStartedNodes();
     const room = watch.room;
-    await n1.presence.start();
-    await n2.presence.start();
     await n1.presence.join(room, { connectionId: 'c1', user: alice });
     await n2.presence.join(room, { connectionId: 'c2', user: bob });
     await n1.presence.join(room, { connectionId: 'c3', user: carol });
@@ -81,12 +87,7 @@ describe('RedisPresence across nodes', () => {
   });
 
   it('a node that was taken for dead re-asserts its members with its next heartbeat', async () => {
-    const prefix = newPrefix();
-    const n1 = await openNode(prefix, 'n1');
-    const n2 = await openNode(prefix, 'n2');
-    const watch = await RoomWatch.open(await openBroker(prefix));
-    await n1.presence.start();
-    await n2.presence.start();
+    const { n1, n2, watch } = await twoStartedNodes();
     await n1.presence.join(watch.room, { connectionId: 'c1', user: alice });
     n1.presence.abandon(); // a long pause
     await watch.waitForDiff((f) => f.left.length > 0, 5000, 'alice reaped');
@@ -116,12 +117,7 @@ describe('RedisPresence across nodes', () => {
   });
 
   it('close (graceful shutdown) publishes left for its members', async () => {
-    const prefix = newPrefix();
-    const n1 = await openNode(prefix, 'n1');
-    const n2 = await openNode(prefix, 'n2');
-    const watch = await RoomWatch.open(await openBroker(prefix));
-    await n1.presence.start();
-    await n2.presence.start();
+    const { n1, n2, watch } = await twoStartedNodes();
     await n1.presence.join(watch.room, { connectionId: 'c1', user: alice });
     await n2.presence.join(watch.room, { connectionId: 'c2', user: bob });
     await n1.presence.close();

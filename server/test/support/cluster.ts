@@ -1,5 +1,7 @@
 /** The local cluster (redis + replicas + nginx) with settings that keep the tests fast. */
 import { startCluster, type Cluster } from '@roomcast/deploy/local';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { closeAll, type TestClient } from './client.js';
 
 /** Presence notices a dead replica within about 2 s instead of 15 s. */
 export const FAST_PRESENCE = {
@@ -10,6 +12,45 @@ export const FAST_PRESENCE = {
 
 export function startTestCluster(env: Record<string, string> = {}, replicas = 3): Promise<Cluster> {
   return startCluster({ replicas, env: { LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...env } });
+}
+
+/** What useTestCluster hands a test file: the running cluster, and the sockets to close. */
+export interface TestClusterHandle {
+  /** Set by the helper's beforeAll; read it only from hooks and tests. */
+  readonly cluster: Cluster;
+  /** Sockets added here are closed after each test, and at the end of the file. */
+  readonly clients: Set<TestClient>;
+}
+
+/**
+ * Registers the hooks most integration files share: start a test cluster
+ * before all tests, close the tracked clients after each test, and close them
+ * and stop the cluster after all. Call it at the top level of the file, before
+ * the file's own hooks: vitest runs after-hooks in reverse order of
+ * registration, so the file's afterEach (say, a check of the clients) runs
+ * before the clients are closed here.
+ */
+export function useTestCluster(env: Record<string, string> = {}, replicas = 3): TestClusterHandle {
+  let cluster: Cluster | undefined;
+  const clients = new Set<TestClient>();
+  beforeAll(async () => {
+    cluster = await startTestCluster(env, replicas);
+  });
+  afterAll(async () => {
+    await closeAll(clients);
+    await cluster?.stop();
+  });
+  afterEach(async () => {
+    await closeAll(clients);
+    clients.clear();
+  });
+  return {
+    get cluster(): Cluster {
+      if (!cluster) throw new Error('the test cluster is not started (use it from hooks and tests only)');
+      return cluster;
+    },
+    clients,
+  };
 }
 
 /** ws://127.0.0.1:<port>/ws of one replica, bypassing nginx. */
