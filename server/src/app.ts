@@ -48,7 +48,7 @@ export function createBackends(config: Config, onError: (err: unknown, during: s
     url: config.redisUrl,
     historyMaxLen: config.historyMaxLen,
     commandTimeoutMs: config.redisCommandTimeoutMs,
-    onError: (err) => onError(err, 'redis connection'),
+    onError: throttle(30_000, (err) => onError(err, 'redis connection (ioredis retries; repeats muted for 30 s)')),
   });
   const presence = new RedisPresence({
     redis: broker.client,
@@ -158,4 +158,15 @@ function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
     };
     check();
   });
+}
+
+/** Calls `fn` at most once per `ms`: an outage makes ioredis fail every retry, once a second. */
+function throttle<T>(ms: number, fn: (arg: T) => void): (arg: T) => void {
+  let quietUntil = 0;
+  return (arg) => {
+    const now = Date.now();
+    if (now < quietUntil) return;
+    quietUntil = now + ms;
+    fn(arg);
+  };
 }

@@ -6,6 +6,8 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { RedisBroker } from './broker/redis.js';
 
+const REDIS_BOOT_TIMEOUT_MS = 30_000;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -24,7 +26,12 @@ async function main(): Promise<void> {
     log.warn('CHAT_JWT_SECRET is not set: using the DEVELOPMENT secret. Anyone can forge tokens. Never run like this in production.');
   }
   if (app.backends.broker instanceof RedisBroker) {
-    await waitForBroker(app.backends.broker, 30_000, log.info.bind(log));
+    // A replica that cannot reach Redis would answer every send with an error: wait for it, then give up loudly.
+    log.info('connecting to Redis');
+    await app.backends.broker.ready(REDIS_BOOT_TIMEOUT_MS).catch((err: Error) => {
+      console.error(`Could not reach Redis at REDIS_URL: ${err.message}`);
+      process.exit(1);
+    });
   }
 
   const port = await app.listen();
@@ -50,21 +57,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-/** A replica that cannot reach Redis at boot would answer every send with an error: wait, then give up loudly. */
-async function waitForBroker(broker: RedisBroker, timeoutMs: number, info: (msg: string) => void): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let said = false;
-  while (!broker.isReady()) {
-    if (Date.now() > deadline) {
-      console.error(`Could not reach Redis at REDIS_URL within ${timeoutMs / 1000} s`);
-      process.exit(1);
-    }
-    if (!said) info('waiting for Redis');
-    said = true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 main().catch((err) => {

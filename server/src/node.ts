@@ -4,7 +4,7 @@ import { ChatError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import type { PresenceManager } from './presence/presence.js';
 import { ErrorCode, LIMITS, compareIds, type TypingEvent, type User } from './protocol.js';
-import type { Connection, Membership } from './realtime/connection.js';
+import type { Connection } from './realtime/connection.js';
 import type { Hub } from './realtime/hub.js';
 
 /**
@@ -226,4 +226,3 @@ export class ChatNode {
   }
 }
 
-export type { Membership };

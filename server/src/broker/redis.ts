@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { compareIds } from '../protocol.js';
 import '../redis/commands.js';
-import { connectRedis } from '../redis/connect.js';
+import { connectRedis, waitReady } from '../redis/connect.js';
 import { RedisKeys, decodePayload, encodeEvent } from '../redis/keys.js';
 import {
   messageBody,
@@ -146,6 +146,11 @@ export class RedisBroker implements Broker {
 
   isReady(): boolean {
     return this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  /** Resolves once both connections are up; rejects after `timeoutMs`. */
+  async ready(timeoutMs: number): Promise<void> {
+    await Promise.all([waitReady(this.pub, timeoutMs), waitReady(this.sub, timeoutMs)]);
   }
 
   async close(): Promise<void> {
