@@ -2,11 +2,9 @@
  * The wire contract (see docs/PROTOCOL.md): frame types, validation of what
  * clients send, and the helpers every side needs (ids, names, rooms, text).
  *
- * This module has no Node-only imports at run time so that the web client and
- * the load-test tool can import it too.
+ * This module has no imports at all, so that the web client and the load-test
+ * tool can import it too.
  */
-import { Type, type Static } from '@sinclair/typebox';
-
 export const PROTOCOL_VERSION = 1;
 
 /** Stable error codes, shared by sockets and HTTP. */
@@ -58,35 +56,37 @@ export interface User {
 }
 
 // ---------------------------------------------------------------- client frames
+// Validated by the schemas in realtime/schemas.ts, which are checked against
+// these types at compile time. They live apart so that browsers importing this
+// module do not ship the validator.
 
-const Ref = Type.Optional(Type.String({ minLength: 1, maxLength: LIMITS.maxRefLength }));
-const Room = Type.String({ pattern: ROOM_PATTERN.source });
-
-export const JoinFrame = Type.Object({
-  type: Type.Literal('join'),
-  room: Room,
-  since: Type.Optional(Type.String({ pattern: MESSAGE_ID_PATTERN.source })),
-  ref: Ref,
-});
-export const LeaveFrame = Type.Object({ type: Type.Literal('leave'), room: Room, ref: Ref });
+export interface JoinFrame {
+  type: 'join';
+  room: string;
+  since?: string;
+  ref?: string;
+}
+export interface LeaveFrame {
+  type: 'leave';
+  room: string;
+  ref?: string;
+}
 /** Text length is checked after trimming (see normalizeText), not by the schema. */
-export const SendFrame = Type.Object({ type: Type.Literal('send'), room: Room, text: Type.String(), ref: Ref });
-export const TypingFrame = Type.Object({ type: Type.Literal('typing'), room: Room, ref: Ref });
-export const PingFrame = Type.Object({ type: Type.Literal('ping'), ref: Ref });
-
-export const ClientFrameSchemas = {
-  join: JoinFrame,
-  leave: LeaveFrame,
-  send: SendFrame,
-  typing: TypingFrame,
-  ping: PingFrame,
-} as const;
-
-export type JoinFrame = Static<typeof JoinFrame>;
-export type LeaveFrame = Static<typeof LeaveFrame>;
-export type SendFrame = Static<typeof SendFrame>;
-export type TypingFrame = Static<typeof TypingFrame>;
-export type PingFrame = Static<typeof PingFrame>;
+export interface SendFrame {
+  type: 'send';
+  room: string;
+  text: string;
+  ref?: string;
+}
+export interface TypingFrame {
+  type: 'typing';
+  room: string;
+  ref?: string;
+}
+export interface PingFrame {
+  type: 'ping';
+  ref?: string;
+}
 export type ClientFrame = JoinFrame | LeaveFrame | SendFrame | TypingFrame | PingFrame;
 export type ClientFrameType = ClientFrame['type'];
 

@@ -1,7 +1,6 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { TSchema } from '@sinclair/typebox';
 import {
-  ClientFrameSchemas,
   ErrorCode,
   LIMITS,
   codePointLength,
@@ -9,11 +8,12 @@ import {
   type ClientFrame,
   type ClientFrameType,
 } from '../protocol.js';
+import { ClientFrameSchemas } from './schemas.js';
 
 export type ParseResult = { ok: true; frame: ClientFrame } | { ok: false; code: ErrorCode; message: string; ref?: string };
 
 const checks = Object.fromEntries(
-  Object.entries(ClientFrameSchemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema as TSchema)]),
+  Object.entries(ClientFrameSchemas).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
 ) as Record<ClientFrameType, TypeCheck<TSchema>>;
 
 const fail = (code: ErrorCode, message: string, ref?: string): ParseResult =>
