@@ -58,7 +58,7 @@ export class Connection {
    * the history length), and forgiven until the reader has drained it.
    */
   sendRaw(data: Buffer | string, burst = false): boolean {
-    if (burst ? this.closed || this.socket.readyState !== this.socket.OPEN : !this.writable()) return false;
+    if (!this.prepareWrite(burst)) return false;
     this.socket.send(data, { binary: false });
     if (burst) this.burst = Math.max(this.burst, this.socket.bufferedAmount);
     return true;
@@ -69,24 +69,31 @@ export class Connection {
    * sockets (see framing.ts) straight to the TCP socket.
    */
   sendFramed(frame: Buffer, payload: Buffer): boolean {
-    if (!this.writable()) return false;
+    if (!this.prepareWrite(false)) return false;
     if (this.raw) this.raw.write(frame);
     else this.socket.send(payload, { binary: false });
     return true;
   }
 
-  /** Open, not too far behind, and corked for the rest of this tick. */
-  private writable(): boolean {
+  /**
+   * Open, not too far behind (unless this write is part of a replay burst),
+   * and coalesced with the other writes of this tick.
+   */
+  private prepareWrite(burst: boolean): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
-    const buffered = this.socket.bufferedAmount;
-    if (buffered <= this.limits.maxBufferedBytes) this.burst = 0;
-    else if (buffered > this.limits.maxBufferedBytes + this.burst) {
+    if (!burst && this.fellBehind()) {
       this.onSlow(this);
       this.close(CloseCode.tryAgainLater, 'slow consumer: reconnect and resume');
       return false;
     }
     if (this.raw) this.corker.beforeWrite(this.raw);
     return true;
+  }
+
+  private fellBehind(): boolean {
+    const buffered = this.socket.bufferedAmount;
+    if (buffered <= this.limits.maxBufferedBytes) this.burst = 0;
+    return buffered > this.limits.maxBufferedBytes + this.burst;
   }
 
   send(frame: ServerFrame): boolean {
