@@ -34,7 +34,9 @@ for (const [workspace, sources, output] of builds) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-const env = { PORT: '3000', WEB_ROOT: join(root, 'web/dist'), ...process.env };
+// The replicas' V8 flags (REPLICA_NODE_OPTIONS in deploy/local/replica.ts); yours come after and win.
+const nodeOptions = ['--max-semi-space-size=4', process.env.NODE_OPTIONS].filter(Boolean).join(' ');
+const env = { PORT: '3000', WEB_ROOT: join(root, 'web/dist'), ...process.env, NODE_OPTIONS: nodeOptions };
 console.log(`Roomcast (embedded broker) on http://localhost:${env.PORT}`);
 const child = spawn(process.execPath, [join(root, 'server/dist/main.js')], { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

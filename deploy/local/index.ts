@@ -19,7 +19,7 @@ export {
   type NginxOptions,
 } from './nginx.js';
 export { renderTemplate } from './template.js';
-export { startReplica, type ReplicaHandle, type ReplicaOptions } from './replica.js';
+export { startReplica, REPLICA_NODE_OPTIONS, type ReplicaHandle, type ReplicaOptions } from './replica.js';
 export { startCluster, type Cluster, type ClusterOptions } from './cluster.js';
 export { repoRoot, nginxTemplateDir, defaultServerEntry, defaultWebRoot } from './paths.js';
 export type { ExitInfo } from './process.js';

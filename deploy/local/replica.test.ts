@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReplica } from './replica.js';
+import { REPLICA_NODE_OPTIONS, startReplica } from './replica.js';
 
 describe('startReplica', () => {
   let dir: string;
@@ -29,13 +29,17 @@ describe('startReplica', () => {
       `import http from 'node:http';
 const env = { PORT: process.env.PORT, HOST: process.env.HOST, NODE_ID: process.env.NODE_ID,
   REDIS_URL: process.env.REDIS_URL ?? null, CHAT_JWT_SECRET: process.env.CHAT_JWT_SECRET,
-  LOG_LEVEL: process.env.LOG_LEVEL, EXTRA: process.env.EXTRA };
+  LOG_LEVEL: process.env.LOG_LEVEL, EXTRA: process.env.EXTRA, NODE_OPTIONS: process.env.NODE_OPTIONS };
 http.createServer((req, res) => res.end(req.url === '/healthz' ? 'ok' : JSON.stringify(env)))
   .listen(Number(process.env.PORT), process.env.HOST, () => console.log('listening'));
 process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
 `,
     );
-    const replica = await startReplica({ nodeId: 'x2', secret: 'sekrit', entry, env: { EXTRA: 'yes', LOG_LEVEL: 'debug' } });
+    const replica = await startReplica({ nodeId: 'x2', secret: 'sekrit', entry, env: {
+      EXTRA: 'yes',
+      LOG_LEVEL: 'debug',
+      NODE_OPTIONS: '--stack-trace-limit=7',
+    } });
     try {
       const env = (await (await fetch(`${replica.url}/env`)).json()) as Record<string, string | null>;
       expect(env).toEqual({
@@ -46,6 +50,8 @@ process.on('SIGTERM', () => { console.log('bye'); process.exit(0); });
         CHAT_JWT_SECRET: 'sekrit',
         LOG_LEVEL: 'debug',
         EXTRA: 'yes',
+        // The replicas' own flags first, the caller's after them (the last one wins).
+        NODE_OPTIONS: `${REPLICA_NODE_OPTIONS} --stack-trace-limit=7`,
       });
       expect(replica.logs()).toContain('listening');
 

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, repoRoot, startRedis, type RedisHandle } from '@roomcast/deploy/local';
+import { freePort, REPLICA_NODE_OPTIONS, repoRoot, startRedis, type RedisHandle } from '@roomcast/deploy/local';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { assembleStage, type AssembledStage } from './support/assemble.js';
 import { run, startChild, type Child } from './support/child.js';
@@ -134,6 +134,8 @@ describe('the server image, assembled from the Dockerfile', () => {
   it('runs as a non-root user with NODE_ENV=production, the exec-form CMD node server/dist/main.js', () => {
     expect(image.user).toBe('node');
     expect(image.env).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0', PORT: '3000' });
+    // The same V8 flags as the replicas of the local launcher and the benchmarks.
+    expect(image.env?.NODE_OPTIONS).toBe(REPLICA_NODE_OPTIONS);
     expect(image.cmd).toEqual(['node', 'server/dist/main.js']);
     expect(image.imageWorkdir).toBe('/app');
     expect(stage.from).toMatch(/^node:\d+\.\d+-bookworm-slim$/);

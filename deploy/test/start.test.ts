@@ -2,9 +2,10 @@
  * The README's first promise: `npm start` runs the chat as one process on the
  * embedded broker, serving the web client, with nothing else installed.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { freePort, repoRoot, waitForPort } from '@roomcast/deploy/local';
+import { freePort, REPLICA_NODE_OPTIONS, repoRoot, waitForPort } from '@roomcast/deploy/local';
 import { startChild, type Child } from './support/child.js';
 
 let child: Child | undefined;
@@ -27,6 +28,10 @@ describe('npm start (scripts/start.mjs)', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<div id="root"></div>');
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    // start.mjs runs the server as its child, with the replicas' V8 flags.
+    const [serverPid] = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ');
+    const serverEnv = readFileSync(`/proc/${serverPid}/environ`, 'utf8').split('\0');
+    expect(serverEnv).toContain(`NODE_OPTIONS=${REPLICA_NODE_OPTIONS}`);
 
     const login = await fetch(`${base}/api/login`, {
       method: 'POST',
