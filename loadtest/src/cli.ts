@@ -237,22 +237,33 @@ async function comparePeer(v: Values): Promise<number> {
   const ladderRuns: Array<{ stack: Stack; rate: number; attempt: number; p99: number; lost: number; offered: number; lag: number; other?: number; pass: boolean; cpuUs?: number }> = [];
   const conns: Partial<Record<Stack, Result>> = {};
 
+  const order = (i: number): Stack[] => (i % 2 === 0 ? stacks : [...stacks].reverse());
+  // Memory first, each round on a fresh cluster: a replica's RSS also holds
+  // garbage that V8 returns at a time of its choosing, so one measurement can
+  // be off by half; the median of the rounds is what gets compared.
+  if (connCount) {
+    const memoryRuns: Record<Stack, Result[]> = { roomcast: [], socketio: [] };
+    for (let i = 0; i < rounds; i++) {
+      for (const s of order(i)) {
+        const target = await openTarget({ ...targetOptions(v, s, true), stack: s });
+        try {
+          const r = await runConnections({ ...defaultConnections, count: connCount, rooms: 0, label: `${s} ${connCount} idle connections, round ${i + 1}` }, target);
+          console.log(summaryLines(r).join('\n'));
+          await save(r, v, `compare-peer-${ts}-${s}-connections-r${i + 1}`);
+          memoryRuns[s].push(r);
+        } finally {
+          await target.stop();
+        }
+      }
+    }
+    for (const s of stacks) if (memoryRuns[s].length) conns[s] = medianResult(memoryRuns[s]);
+  }
+
   const targets = new Map<Stack, Target>();
   try {
     for (const s of stacks) {
       console.log(`Launching ${s} (3 replicas + nginx + redis)…`);
       targets.set(s, await openTarget({ ...targetOptions(v, s, true), stack: s }));
-    }
-    const order = (i: number): Stack[] => (i % 2 === 0 ? stacks : [...stacks].reverse());
-    // Memory first, on fresh clusters: after fan-out rounds the replicas' heaps hold
-    // garbage that a later GC returns, which would hide (or invert) the growth.
-    if (connCount) {
-      for (const s of stacks) {
-        const r = await runConnections({ ...defaultConnections, count: connCount, rooms: 0, label: `${s} ${connCount} idle connections` }, targets.get(s)!);
-        console.log(summaryLines(r).join('\n'));
-        await save(r, v, `compare-peer-${ts}-${s}-connections`);
-        conns[s] = r;
-      }
     }
     for (let i = 0; i < rounds; i++) {
       for (const s of order(i)) {
@@ -312,7 +323,7 @@ async function comparePeer(v: Values): Promise<number> {
   }
   if (conns.roomcast || conns.socketio) {
     const ccols = stacks.filter((s) => conns[s]).map((s) => ({ label: s, result: conns[s]! }));
-    lines.push(`\nIdle connections (${connCount}):`);
+    lines.push(`\nIdle connections (${connCount}), median of ${rounds} rounds, each on a fresh cluster:`);
     lines.push(formatTable(compareRows(ccols), v.markdown));
   }
   const rc = cols.find((c) => c.label === 'roomcast')?.result;
