@@ -9,14 +9,16 @@
  * join has finished. The LaggingBroker below reproduces that on the memory
  * broker: it holds live deliveries until the test releases them.
  */
+import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import type { Broker, BrokerEvent, Delivery, DeliveryHandler, HistoryPage, HistoryQuery, MessageDraft, StoredMessage } from './broker/broker.js';
+import { until } from './broker/broker.contract.js';
 import { MemoryBroker } from './broker/memory.js';
 import { createMetrics } from './metrics.js';
 import { ChatNode } from './node.js';
 import { MemoryPresence } from './presence/memory.js';
-import type { ChatMessage, ServerFrame, User } from './protocol.js';
+import type { ChatMessage, PresenceFrame, ServerFrame, User } from './protocol.js';
 import type { Connection, Membership } from './realtime/connection.js';
 import { Hub } from './realtime/hub.js';
 
@@ -24,6 +26,7 @@ import { Hub } from './realtime/hub.js';
 class LaggingBroker implements Broker {
   private handler: DeliveryHandler = () => {};
   readonly held: Delivery[] = [];
+  private readonly events = new EventEmitter();
   beforeHistory: (() => Promise<void>) | undefined;
 
   constructor(readonly inner: MemoryBroker) {
@@ -38,7 +41,15 @@ class LaggingBroker implements Broker {
     this.handler = handler;
   }
   on(event: BrokerEvent, listener: () => void): void {
-    this.inner.on(event, listener);
+    this.events.on(event, listener);
+  }
+  /** What the Redis broker emits after its subscriptions were restored. */
+  emit(event: BrokerEvent): void {
+    this.events.emit(event);
+  }
+  /** Deliveries published during a gap in the subscription: gone. */
+  drop(): void {
+    this.held.length = 0;
   }
   subscribe(room: string): Promise<void> {
     return this.inner.subscribe(room);
@@ -95,18 +106,34 @@ class FakeConnection {
   }
 }
 
-const silentLog = new Proxy({}, { get: (_target, name) => (name === 'child' ? () => silentLog : () => undefined) }) as FastifyBaseLogger;
+/** A logger that keeps the message of every call (pino style: the message is the last string argument). */
+function recordingLog(lines: string[]): FastifyBaseLogger {
+  const log: FastifyBaseLogger = new Proxy({} as FastifyBaseLogger, {
+    get: (_target, name) =>
+      name === 'child'
+        ? () => log
+        : (...args: unknown[]) => {
+            const message = args.filter((arg): arg is string => typeof arg === 'string').at(-1);
+            if (message !== undefined) lines.push(message);
+          },
+  });
+  return log;
+}
 
 function setup() {
   const broker = new LaggingBroker(new MemoryBroker({ historyMaxLen: 1000 }));
   const hub = new Hub();
-  const node = new ChatNode(hub, broker, new MemoryPresence(broker), createMetrics(), silentLog, { maxRoomsPerConnection: 10 });
+  const presence = new MemoryPresence(broker);
+  const logs: string[] = [];
+  const node = new ChatNode(hub, broker, presence, createMetrics(), recordingLog(logs), { maxRoomsPerConnection: 10 });
   const connect = (id: string, name: string) => {
     const connection = new FakeConnection(id, { id: `u_${name}`, name });
     hub.add(connection.asConnection());
     return connection;
   };
-  return { broker, node, connect };
+  /** Resolves when the node has finished its `count`th resync. */
+  const resynced = (count: number) => until(() => logs.filter((line) => line.includes('rooms resynchronised')).length >= count, 2000, `resync ${count}`);
+  return { broker, node, presence, connect, resynced };
 }
 
 const author: User = { id: 'u_author', name: 'author' };
@@ -156,5 +183,38 @@ describe('ChatNode join', () => {
     const outcomes = sender.frames.filter((f) => (f.type === 'message' || f.type === 'error') && f.ref === 'ref-1');
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]).toMatchObject({ type: 'message', text: 'hello' });
+  });
+});
+
+describe('ChatNode after a gap in the subscription (resync)', () => {
+  const presenceFrames = (connection: FakeConnection) => connection.frames.filter((f): f is PresenceFrame => f.type === 'presence');
+
+  it('sends the presence diffs the gap swallowed as one diff', async () => {
+    const { broker, node, presence, connect, resynced } = setup();
+    const room = 'gap';
+    const watcher = connect('c1', 'watcher');
+    await node.join(watcher.asConnection(), room, undefined);
+    await presence.join(room, { connectionId: 'elsewhere-1', user: { id: 'u_leaver', name: 'leaver' } });
+    broker.release();
+    expect(presenceFrames(watcher)).toEqual([{ type: 'presence', room, joined: [{ id: 'u_leaver', name: 'leaver' }], left: [] }]);
+
+    // During the gap: leaver goes, newcomer comes; neither diff arrives.
+    await presence.leave(room, 'elsewhere-1');
+    await presence.join(room, { connectionId: 'elsewhere-2', user: { id: 'u_newcomer', name: 'newcomer' } });
+    broker.drop();
+    broker.emit('resync');
+    await resynced(1);
+    expect(presenceFrames(watcher)).toHaveLength(2);
+    expect(presenceFrames(watcher)[1]).toEqual({
+      type: 'presence',
+      room,
+      joined: [{ id: 'u_newcomer', name: 'newcomer' }],
+      left: [{ id: 'u_leaver', name: 'leaver' }],
+    });
+
+    // Nothing missed, nothing sent: the view has caught up.
+    broker.emit('resync');
+    await resynced(2);
+    expect(presenceFrames(watcher)).toHaveLength(2);
   });
 });

@@ -2,8 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Broker, Delivery, StoredMessage } from './broker/broker.js';
 import { ChatError } from './errors.js';
 import type { Metrics } from './metrics.js';
-import type { PresenceManager } from './presence/presence.js';
-import { ErrorCode, LIMITS, compareIds, type TypingEvent, type User } from './protocol.js';
+import { presenceFrame, type PresenceManager } from './presence/presence.js';
+import { ErrorCode, LIMITS, compareIds, type PresenceFrame, type TypingEvent, type User } from './protocol.js';
 import type { Connection } from './realtime/connection.js';
 import type { Hub } from './realtime/hub.js';
 
@@ -20,7 +20,16 @@ interface RoomFeed {
   baseline?: string;
   /** Set while filling a gap: live deliveries wait here. */
   syncing: Delivery[] | null;
+  /**
+   * The room's users as this replica's sockets know them: the first join's
+   * list, then every presence diff delivered since. After a gap, the
+   * difference to the stored presence is what the sockets missed.
+   */
+  users?: Map<string, User>;
 }
+
+/** How every presence diff frame starts (presenceFrame and the Redis scripts both write it so). */
+const PRESENCE_FRAME_START = '{"type":"presence"';
 
 export interface NodeOptions {
   maxRoomsPerConnection: number;
@@ -68,6 +77,8 @@ export class ChatNode {
     try {
       await this.subscribe(room, connection);
       const users = await this.presence.join(room, { connectionId: connection.id, user: connection.user });
+      const feed = this.feeds.get(room);
+      if (feed && !feed.users) feed.users = new Map(users.map((user) => [user.id, user]));
       const page = await this.broker.history(room, since === undefined ? { limit: LIMITS.defaultReplay } : { since });
       if (connection.rooms.get(room) !== current || connection.closed) return; // left or closed meanwhile
       this.noteBaseline(room, page.messages.at(-1)?.id ?? since ?? '0-0');
@@ -148,8 +159,8 @@ export class ChatNode {
     try {
       await this.presence.leave(room, connection.id);
     } catch (err) {
-      // Not fatal: if this replica cannot reach Redis now, its heartbeat stops
-      // covering the connection and the others' sweep removes it.
+      // Not fatal: if this replica cannot reach Redis now, the presence
+      // manager retries the removal with its next heartbeats.
       this.brokerFailure(err, 'presence leave');
     }
   }
@@ -186,6 +197,10 @@ export class ChatNode {
     if (delivery.id !== undefined) {
       if (feed.lastId !== undefined && compareIds(delivery.id, feed.lastId) <= 0) return;
       feed.lastId = delivery.id;
+    } else if (feed.users && delivery.frame.startsWith(PRESENCE_FRAME_START)) {
+      const diff = JSON.parse(delivery.frame) as PresenceFrame;
+      for (const user of diff.left) feed.users.delete(user.id);
+      for (const user of diff.joined) feed.users.set(user.id, user);
     }
     this.metrics.broadcasts.inc();
     try {
@@ -206,6 +221,7 @@ export class ChatNode {
           const since = feed.lastId ?? feed.baseline ?? '0-0';
           const page = await this.broker.history(room, { since });
           for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });
+          await this.resyncPresence(room, feed);
         } catch (err) {
           this.brokerFailure(err, 'resync');
         } finally {
@@ -216,6 +232,21 @@ export class ChatNode {
       }),
     );
     this.log.info({ rooms: this.feeds.size }, 'broker reconnected; rooms resynchronised');
+  }
+
+  /**
+   * Presence diffs published during the gap were lost with the subscription:
+   * compare the stored presence with what the sockets know and send them
+   * the difference as one diff, so nobody who left during the gap haunts the room.
+   */
+  private async resyncPresence(room: string, feed: RoomFeed): Promise<void> {
+    const known = feed.users;
+    if (!known) return;
+    const stored = await this.presence.list(room);
+    const present = new Set(stored.map((user) => user.id));
+    const joined = stored.filter((user) => !known.has(user.id));
+    const left = [...known.values()].filter((user) => !present.has(user.id));
+    if (joined.length > 0 || left.length > 0) this.dispatch(feed, { room, frame: presenceFrame(room, joined, left) });
   }
 
   private brokerFailure(err: unknown, during: string): ChatError {

@@ -1,14 +1,15 @@
 /**
  * Redis goes away and comes back (append-only file on). Sockets stay open;
  * while Redis is down /readyz is 503 and sends are answered with `internal`;
- * afterwards history is intact and the replicas resubscribe by themselves.
+ * afterwards history is intact, the replicas resubscribe by themselves, and
+ * a user who left during the outage does not haunt the room.
  */
 import type { Cluster } from '@roomcast/deploy/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import type { ChatMessage, LoginResponse, MessagesPage } from '../src/protocol.js';
+import type { ChatMessage, LoginResponse, MessagesPage, PresenceFrame, PresenceList } from '../src/protocol.js';
 import { TestClient, closeAll } from './support/client.js';
 import { replicaLogs, replicaWsUrl, startTestCluster } from './support/cluster.js';
-import { login, readyz, request, until } from './support/http.js';
+import { login, metric, readyz, request, until } from './support/http.js';
 
 const ROOM = 'durable';
 
@@ -104,5 +105,32 @@ describe('a Redis outage', () => {
     const ids = await history();
     expect(ids.slice(0, storedBefore.length)).toEqual(storedBefore);
     expect(ids).toHaveLength(storedBefore.length + 6);
+  });
+});
+
+describe('presence through a Redis outage', () => {
+  it('a user who left while Redis was down is reported left on every replica afterwards: no ghost', async () => {
+    const ghost = await login(cluster.url, 'ghost-user');
+    const n2 = cluster.replicas[1]!;
+    const ghostSocket = await TestClient.connect(replicaWsUrl(cluster, 1), ghost.token, 'ghost@n2');
+    await ghostSocket.join(ROOM);
+    const isGhostDiff = (key: 'joined' | 'left') => (f: { type: string }) =>
+      f.type === 'presence' && (f as PresenceFrame)[key].some((u) => u.id === ghost.user.id);
+    for (const socket of sockets) await socket.next(isGhostDiff('joined'), 10_000, 'ghost joined');
+    const connectionsOnN2 = await metric(n2.url, 'roomcast_connections');
+
+    await cluster.redis.stop();
+    await until(() => everyReadyz(503), 20_000, 'every replica to report 503');
+    await ghostSocket.close();
+    // n2 has handled the close, and could not tell Redis.
+    await until(async () => (await metric(n2.url, 'roomcast_connections')) === connectionsOnN2! - 1, 5000, 'n2 to see the close');
+
+    await cluster.redis.restart();
+    await until(allReady, 20_000, 'every replica ready again');
+    // Sockets on every replica learn it: live, or from the resync after their subscription's gap.
+    for (const socket of sockets) await socket.next(isGhostDiff('left'), 20_000, 'ghost left');
+    const res = await request<PresenceList>(cluster.url, `/api/rooms/${ROOM}/presence`, { token: session.token });
+    expect(res.body.users.map((u) => u.id)).not.toContain(ghost.user.id);
+    expectAllAlive();
   });
 });

@@ -14,7 +14,9 @@ export interface Member {
  *   user's first connection in the room it publishes a `presence` diff with
  *   `joined: [user]` to the room, skipping the joining connection.
  * - `leave` publishes `left: [user]` when it removes the user's last connection.
- *   Leaving twice, or leaving a connection that never joined, is a no-op.
+ *   Leaving twice, or leaving a connection that never joined, is a no-op. A
+ *   `leave` that fails (store unreachable) rejects and is retried by the
+ *   manager until it goes through: the member never stays behind.
  * - A diff is published in the same atomic step as the change, so every
  *   replica sees joins and leaves of one user in the order they happened.
  * - Members of a replica that stops heartbeating are removed by the others

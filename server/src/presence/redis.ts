@@ -108,7 +108,19 @@ export class RedisPresence implements PresenceManager {
   private readonly keys: RedisKeys;
   /** room → connection id → user: what this replica re-asserts on each heartbeat. */
   private readonly local = new Map<string, Map<string, User>>();
+  /**
+   * room → connection ids that closed while Redis was unreachable. Nobody else
+   * would ever remove them (this node is alive and keeps heartbeating), so
+   * each heartbeat retries until Redis has them gone and `left` is published.
+   */
+  private readonly departed = new Map<string, Set<string>>();
   private timers: NodeJS.Timeout[] = [];
+  /**
+   * No sweeping before this time (ms). While Redis is down nobody can
+   * heartbeat, so right after an outage every node looks dead: the others
+   * get one TTL to beat again before anyone is reaped.
+   */
+  private sweepAfter = 0;
 
   constructor(private readonly options: RedisPresenceOptions) {
     this.keys = options.keys;
@@ -139,7 +151,14 @@ export class RedisPresence implements PresenceManager {
     const members = this.local.get(room);
     if (!members?.delete(connectionId)) return;
     if (members.size === 0) this.local.delete(room);
-    await this.remove(room, '', [connectionId]);
+    try {
+      await this.remove(room, '', [connectionId]);
+    } catch (err) {
+      let ids = this.departed.get(room);
+      if (!ids) this.departed.set(room, (ids = new Set()));
+      ids.add(connectionId);
+      throw err;
+    }
   }
 
   async list(room: string): Promise<User[]> {
@@ -169,29 +188,52 @@ export class RedisPresence implements PresenceManager {
     this.abandon();
     const rooms = [...this.local];
     this.local.clear();
-    await Promise.allSettled(rooms.map(([room, members]) => this.remove(room, '', [...members.keys()])));
+    const departed = [...this.departed];
+    this.departed.clear();
+    await Promise.allSettled([
+      ...rooms.map(([room, members]) => this.remove(room, '', [...members.keys()])),
+      ...departed.map(([room, ids]) => this.remove(room, '', [...ids])),
+    ]);
     await this.redis.pipeline().del(this.keys.nodeRooms(this.options.nodeId)).hdel(this.keys.nodes(), this.options.nodeId).exec();
   }
 
   /**
-   * One pipeline: the node's own heartbeat, then every local connection
-   * re-asserted. Re-asserting is idempotent, and it heals the case where
-   * others took this node for dead (a long pause) or Redis lost its data.
+   * One pipeline: the node's own heartbeat, the removals that failed during
+   * an outage, then every local connection re-asserted. Re-asserting is
+   * idempotent, and it heals the case where others took this node for dead
+   * (a long pause) or Redis lost its data.
    */
   async heartbeat(): Promise<void> {
     const pipeline = this.redis.pipeline().presenceBeat(this.keys.nodes(), this.options.nodeId);
+    const retried = [...this.departed].map(([room, ids]): [string, string[]] => [room, [...ids]]);
+    for (const [room, ids] of retried) pipeline.presenceRemove(...this.removeArgs(room, '', ids));
     const nodeRooms = this.keys.nodeRooms(this.options.nodeId);
     for (const [room, members] of this.local) {
       pipeline.sadd(nodeRooms, room);
       for (const [connectionId, user] of members) pipeline.presenceJoin(...this.joinArgs(room, connectionId, user, false));
     }
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]: [Error | null, unknown]) => err);
-    if (failed) throw failed[0];
+    const results = ((await pipeline.exec().catch((err: unknown) => this.heartbeatFailed(err))) ?? []) as [Error | null, unknown][];
+    retried.forEach(([room, ids], i) => {
+      // Results: [beat, ...removals, ...]. A removal that went through is done for good.
+      const [err] = results[1 + i] ?? [new Error('no reply')];
+      if (err) return;
+      const pending = this.departed.get(room);
+      for (const id of ids) pending?.delete(id);
+      if (pending?.size === 0) this.departed.delete(room);
+    });
+    const failed = results.find(([err]) => err);
+    if (failed) this.heartbeatFailed(failed[0]);
+  }
+
+  /** Redis is (or just was) unreachable: nobody could heartbeat, so hold the sweep for one TTL. */
+  private heartbeatFailed(err: unknown): never {
+    this.sweepAfter = Date.now() + this.options.ttlMs;
+    throw err;
   }
 
   /** Removes the members of every node that stopped heartbeating. */
   async sweep(): Promise<void> {
+    if (Date.now() < this.sweepAfter) return;
     const dead = await this.redis.presenceDeadNodes(this.keys.nodes(), String(this.options.ttlMs));
     for (const nodeId of dead) {
       if (nodeId === this.options.nodeId) continue;
@@ -206,14 +248,18 @@ export class RedisPresence implements PresenceManager {
   }
 
   private remove(room: string, deadNode: string, connectionIds: string[]): Promise<number> {
-    return this.redis.presenceRemove(
+    return this.redis.presenceRemove(...this.removeArgs(room, deadNode, connectionIds));
+  }
+
+  private removeArgs(room: string, deadNode: string, connectionIds: string[]): [string, string, ...string[]] {
+    return [
       this.keys.presenceConnections(room),
       this.keys.presenceUsers(room),
       this.keys.channel(room),
       room,
       deadNode,
       ...connectionIds,
-    );
+    ];
   }
 
   private joinArgs(room: string, connectionId: string, user: User, wantList: boolean): [string, string, ...string[]] {
