@@ -1,7 +1,7 @@
 /** The Roomcast wire contract (shared/PROTOCOL.md) as a load-test transport, on `ws`. */
 import WebSocket from 'ws';
 import type { ClientFrame, ServerFrame } from '../../server/src/protocol.js';
-import { ConnectError, mintJwt, openWelcomed, postLogin, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
+import { ConnectError, mintJwt, openWelcomed, postLogin, readMessageFrame, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
 
 export class RoomcastTransport implements Transport {
   readonly name = 'roomcast';
@@ -85,9 +85,15 @@ class RoomcastConnection implements ChatConnection {
   }
 
   private onFrame(data: Buffer): void {
+    const text = data.toString();
+    const message = readMessageFrame(text);
+    if (message) {
+      this.handlers.onMessage(message.room, message.id, message.text, message.ref);
+      return;
+    }
     let frame: ServerFrame;
     try {
-      frame = JSON.parse(data.toString()) as ServerFrame;
+      frame = JSON.parse(text) as ServerFrame;
     } catch {
       this.handlers.onError('client_bad_json', undefined);
       return;

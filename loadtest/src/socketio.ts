@@ -10,7 +10,7 @@
  *   "42[event,arg]" event, "42<id>[event,arg]" event wanting an ack, "43<id>[arg]" ack.
  */
 import WebSocket from 'ws';
-import { ConnectError, openWelcomed, postLogin, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
+import { ConnectError, openWelcomed, postLogin, readMessageFrame, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
 
 /** A message as the peer broadcasts it (the same fields as a Roomcast message frame). */
 interface PeerMessage {
@@ -21,6 +21,7 @@ interface PeerMessage {
 }
 
 const CLOSED = 'closed';
+const MESSAGE_EVENT = '42["message",';
 
 type AckArg = { id?: string; error?: string; ok?: boolean; truncated?: boolean };
 
@@ -142,6 +143,12 @@ class SocketIoConnection implements ChatConnection {
     if (engine !== 52 /* '4' message */) return;
     const kind = p.charCodeAt(1);
     if (kind === 50 /* '2' event */) {
+      // 42["message",{…}]: the frame the generator receives most, read without JSON.parse.
+      const message = p.startsWith(MESSAGE_EVENT) ? readMessageFrame(p, MESSAGE_EVENT.length) : undefined;
+      if (message) {
+        this.handlers.onMessage(message.room, message.id, message.text, message.ref);
+        return;
+      }
       let event: [string, unknown];
       try {
         event = JSON.parse(p.slice(p.indexOf('['))) as [string, unknown];

@@ -135,3 +135,40 @@ export function openWelcomed<C extends WelcomingConnection>(
     };
   });
 }
+
+export interface MessageFields {
+  room: string;
+  id: string;
+  text: string;
+  ref: string | undefined;
+}
+
+const MESSAGE_HEAD = '{"type":"message","room":"';
+
+/**
+ * Reads a message frame without JSON.parse, the generator's largest cost per
+ * delivery: at 100,000 deliveries/s parsing whole frames is a tenth of a core
+ * that the servers on the same box would otherwise get. Only for the layout
+ * Roomcast's messageFrame and the Socket.IO peer both write (type, room, id,
+ * …, text, ref) and only when the frame has no backslash, so that no string
+ * holds an escaped quote. Anything else returns undefined: parse it properly.
+ */
+export function readMessageFrame(s: string, at = 0): MessageFields | undefined {
+  if (!s.startsWith(MESSAGE_HEAD, at) || s.includes('\\', at)) return undefined;
+  const roomStart = at + MESSAGE_HEAD.length;
+  const roomEnd = s.indexOf('"', roomStart);
+  if (!s.startsWith('","id":"', roomEnd)) return undefined;
+  const idStart = roomEnd + 8;
+  const idEnd = s.indexOf('"', idStart);
+  const textKey = s.indexOf('"text":"', idEnd);
+  if (idEnd < 0 || textKey < 0) return undefined;
+  const textEnd = s.indexOf('"', textKey + 8);
+  if (textEnd < 0) return undefined;
+  let ref: string | undefined;
+  if (s.startsWith(',"ref":"', textEnd + 1)) {
+    const refEnd = s.indexOf('"', textEnd + 9);
+    if (refEnd < 0) return undefined;
+    ref = s.slice(textEnd + 9, refEnd);
+  }
+  return { room: s.slice(roomStart, roomEnd), id: s.slice(idStart, idEnd), text: s.slice(textKey + 8, textEnd), ref };
+}
