@@ -213,6 +213,8 @@ export class RedisPresence implements PresenceManager {
       for (const [connectionId, user] of members) pipeline.presenceJoin(...this.joinArgs(room, connectionId, user, false));
     }
     const results = ((await pipeline.exec().catch((err: unknown) => this.heartbeatFailed(err))) ?? []) as [Error | null, unknown][];
+    const [beatError] = results[0] ?? [new Error('no reply to the heartbeat')];
+    if (beatError) this.heartbeatFailed(beatError);
     retried.forEach(([room, ids], i) => {
       // Results: [beat, ...removals, ...]. A removal that went through is done for good.
       const [err] = results[1 + i] ?? [new Error('no reply')];
@@ -222,7 +224,7 @@ export class RedisPresence implements PresenceManager {
       if (pending?.size === 0) this.departed.delete(room);
     });
     const failed = results.find(([err]) => err);
-    if (failed) this.heartbeatFailed(failed[0]);
+    if (failed) throw failed[0];
   }
 
   /** Redis is (or just was) unreachable: nobody could heartbeat, so hold the sweep for one TTL. */
