@@ -129,10 +129,7 @@ export async function runConnections(cfg: ConnectionsConfig, target: Target, pro
       clients: cfg.count,
       connected: n,
       byNode,
-      connectErrors: fleet.counters.connectErrors,
-      errors: fleet.counters.errors,
-      closes: fleet.counters.closes,
-      frames: fleet.counters.frames,
+      ...fleet.counters,
     };
     return buildResult(
       {

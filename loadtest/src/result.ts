@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { LostSample } from './accounting.js';
-import type { Fleet } from './fleet.js';
+import type { Counters, Fleet } from './fleet.js';
 import type { Monitor } from './monitor.js';
 import { encodeHistogram, spectrum, summarize, type LatencyRecorder, type LatencySummary, type SpectrumPoint } from './stats.js';
 import type { Target } from './target.js';
@@ -76,17 +76,12 @@ export interface Result {
   pass: boolean;
 }
 
-export interface Totals {
+/** What a run counted: the fleet's counters, and the accounting of every message. */
+export interface Totals extends Counters {
   clients: number;
   connected: number;
   /** Connections per replica (welcome.node) at the end of setup. */
   byNode: Record<string, number>;
-  connectErrors: Record<string, number>;
-  errors: Record<string, number>;
-  closes: Record<string, number>;
-  frames: Record<string, number>;
-  reconnects: number;
-  truncatedResumes: number;
   sent: number;
   acked: number;
   failed: number;
@@ -101,13 +96,11 @@ export interface Totals {
   /** Message frames of this run received in the measured window, and per second. */
   windowDeliveries: number;
   deliveriesPerSec: number;
-  deliveries: number;
   expectedDeliveries: number;
   lost: number;
   duplicated: number;
   outOfOrder: number;
   idMismatches: number;
-  foreign: number;
   lostSamples: LostSample[];
   idMismatchSamples: Array<{ room: string; seq: number; first: string; other: string }>;
 }

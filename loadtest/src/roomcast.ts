@@ -1,7 +1,7 @@
 /** The Roomcast wire contract (shared/PROTOCOL.md) as a load-test transport, on `ws`. */
 import WebSocket from 'ws';
 import type { ClientFrame, ServerFrame } from '../../server/src/protocol.js';
-import { ConnectError, mintJwt, openWelcomed, postLogin, readMessageFrame, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
+import { closeSocket, ConnectError, mintJwt, openWelcomed, postLogin, readMessageFrame, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
 
 export class RoomcastTransport implements Transport {
   readonly name = 'roomcast';
@@ -71,13 +71,7 @@ class RoomcastConnection implements ChatConnection {
 
   close(): Promise<void> {
     this.closedByUs = true;
-    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.ws.once('close', () => resolve());
-      this.ws.close(1000);
-      // A server that never answers the close handshake must not hold the run.
-      setTimeout(() => this.ws.terminate(), 2000).unref();
-    });
+    return closeSocket(this.ws);
   }
 
   private write(frame: ClientFrame): void {

@@ -10,7 +10,7 @@
  *   "42[event,arg]" event, "42<id>[event,arg]" event wanting an ack, "43<id>[arg]" ack.
  */
 import WebSocket from 'ws';
-import { ConnectError, openWelcomed, postLogin, readMessageFrame, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
+import { closeSocket, ConnectError, openWelcomed, postLogin, readMessageFrame, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
 
 /** A message as the peer broadcasts it (the same fields as a Roomcast message frame). */
 interface PeerMessage {
@@ -107,13 +107,7 @@ class SocketIoConnection implements ChatConnection {
 
   close(): Promise<void> {
     this.closedByUs = true;
-    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.ws.once('close', () => resolve());
-      this.ws.close(1000);
-      // A server that never answers the close handshake must not hold the run.
-      setTimeout(() => this.ws.terminate(), 2000).unref();
-    });
+    return closeSocket(this.ws);
   }
 
   private emit(event: string, arg: object, ack?: (arg: AckArg) => void): void {

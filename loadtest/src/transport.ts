@@ -136,6 +136,16 @@ export function openWelcomed<C extends WelcomingConnection>(
   });
 }
 
+/** Closes with 1000 and resolves on 'close'; a server that never answers the handshake is cut after 2 s, so it cannot hold the run. */
+export function closeSocket(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    ws.once('close', () => resolve());
+    ws.close(1000);
+    setTimeout(() => ws.terminate(), 2000).unref();
+  });
+}
+
 export interface MessageFields {
   room: string;
   id: string;
