@@ -73,6 +73,14 @@ export interface LostSample {
   client: number;
 }
 
+/** A message seen with two different ids: the server broke the one-id-per-message promise. */
+export interface IdMismatchSample {
+  room: string;
+  seq: number;
+  first: string;
+  other: string;
+}
+
 export interface Verdict {
   sent: number;
   acked: number;
@@ -94,7 +102,7 @@ export class Ledger {
   outOfOrder = 0;
   idMismatches = 0;
   /** The first few (room, seq, first id, other id) seen with two different ids. */
-  readonly idMismatchSamples: Array<{ room: string; seq: number; first: string; other: string }> = [];
+  readonly idMismatchSamples: IdMismatchSample[] = [];
   pending = 0;
 
   /** `ordered`: ids are globally ordered per room (Roomcast), so order is checked. */

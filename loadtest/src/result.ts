@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { LostSample } from './accounting.js';
+import type { IdMismatchSample, Verdict } from './accounting.js';
 import type { Counters, Fleet } from './fleet.js';
 import type { Monitor } from './monitor.js';
 import { encodeHistogram, spectrum, summarize, type LatencyRecorder, type LatencySummary, type SpectrumPoint } from './stats.js';
@@ -76,16 +76,12 @@ export interface Result {
   pass: boolean;
 }
 
-/** What a run counted: the fleet's counters, and the accounting of every message. */
-export interface Totals extends Counters {
+/** What a run counted: the fleet's counters, the ledger's verdict, and the rates in the window. */
+export interface Totals extends Counters, Omit<Verdict, 'pending'> {
   clients: number;
   connected: number;
   /** Connections per replica (welcome.node) at the end of setup. */
   byNode: Record<string, number>;
-  sent: number;
-  acked: number;
-  failed: number;
-  unknown: number;
   /** Sends that found no connected member in the room (chaos, churn). */
   skipped: number;
   /** Messages sent / acked in the measured window, and per second. */
@@ -96,13 +92,7 @@ export interface Totals extends Counters {
   /** Message frames of this run received in the measured window, and per second. */
   windowDeliveries: number;
   deliveriesPerSec: number;
-  expectedDeliveries: number;
-  lost: number;
-  duplicated: number;
-  outOfOrder: number;
-  idMismatches: number;
-  lostSamples: LostSample[];
-  idMismatchSamples: Array<{ room: string; seq: number; first: string; other: string }>;
+  idMismatchSamples: IdMismatchSample[];
 }
 
 /** Totals with every count zero and every map and list empty; a scenario fills in what it counted. */
