@@ -38,24 +38,9 @@ export async function login(baseUrl: string, name: string): Promise<LoginRespons
   return res.body;
 }
 
-/**
- * Polls external state (a replica's /readyz, the presence API) until
- * `condition` holds. Not for synchronising with our own sockets: those have
- * events to wait for.
- */
-export async function until(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-  intervalMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
+// Polls external state (a replica's /readyz, the presence API): the same
+// helper the unit tests use. Not for our own sockets: those have events.
+export { until } from '../../src/broker/broker.contract.js';
 
 /** GET <url>/readyz status, or 0 when the process does not answer. */
 export async function readyz(replicaUrl: string): Promise<number> {
