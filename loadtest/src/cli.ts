@@ -12,7 +12,7 @@ import { Progress } from './progress.js';
 import { writeReport } from './report.js';
 import { resultsDir, stamp, writeJson, type Result } from './result.js';
 import { machineBusySec } from './procstat.js';
-import { openTarget, type Stack, type Target, type TargetOptions } from './target.js';
+import { openTarget, stackNames, type Stack, type Target, type TargetOptions } from './target.js';
 
 const HELP = `Roomcast load tests.   npm run loadtest -- <command> [options]
 
@@ -34,7 +34,7 @@ Target (one of)
   --pids LIST              pids to measure with --url: "1,2" or "replicas:1,replicas:2,nginx:3,redis:4"
   --secret S               the target's CHAT_JWT_SECRET (or env CHAT_JWT_SECRET): lets connections mint tokens
   --replicas N (3)  --workers N (nginx workers, 1)  --env KEY=VALUE (replica env, repeatable)
-  --stack roomcast|socketio (roomcast)
+  --stack roomcast|socketio|floor (roomcast; floor: the least a replica can do, a CPU yardstick)
 
 Fan-out options (fanout, bench, soak, chaos, compare-peer)
   --rooms R (10)  --clients C per room (50)  --rate M msgs/s total (500)
@@ -153,7 +153,7 @@ function loadConfig(v: Values, scenario: string, base: Partial<LoadConfig> = {})
 
 /** Opens the target, stopping it on Ctrl-C too, and always at the end. */
 async function withTarget<T>(opts: TargetOptions, fn: (t: Target) => Promise<T>): Promise<T> {
-  if (!opts.url) console.log(`Launching the local ${opts.stack === 'socketio' ? 'Socket.IO peer' : 'Roomcast'} cluster (${opts.replicas} replicas + nginx + redis)…`);
+  if (!opts.url) console.log(`Launching the local ${stackNames[opts.stack]} cluster (${opts.replicas} replicas + nginx + redis)…`);
   const target = await openTarget(opts);
   const onSignal = (): void => {
     console.log('\nstopping…');
@@ -185,8 +185,8 @@ async function save(result: Result, v: Values, name: string): Promise<string> {
 
 function stackOf(v: Values): Stack {
   const s = v.stack ?? 'roomcast';
-  if (s !== 'roomcast' && s !== 'socketio') throw new UsageError(`--stack is roomcast or socketio, got ${s}`);
-  return s;
+  if (!(s in stackNames)) throw new UsageError(`--stack is one of ${Object.keys(stackNames).join(', ')}; got ${s}`);
+  return s as Stack;
 }
 
 async function loadScenario(v: Values, scenario: string, base: Partial<LoadConfig>, forceCluster: boolean): Promise<number> {
@@ -233,7 +233,7 @@ async function comparePeer(v: Values): Promise<number> {
   const connCount = v['conn-count'] ? num(v['conn-count'], 0, 'conn-count') : 0;
   const stacks: Stack[] = v.only ? [v.only as Stack] : ['roomcast', 'socketio'];
   const ts = stamp();
-  const runs: Record<Stack, Result[]> = { roomcast: [], socketio: [] };
+  const runs: Record<Stack, Result[]> = { roomcast: [], socketio: [], floor: [] };
   const ladderRuns: Array<{ stack: Stack; rate: number; attempt: number; p99: number; lost: number; offered: number; lag: number; other?: number; pass: boolean; cpuUs?: number }> = [];
   const conns: Partial<Record<Stack, Result>> = {};
 
@@ -242,7 +242,7 @@ async function comparePeer(v: Values): Promise<number> {
   // garbage that V8 returns at a time of its choosing, so one measurement can
   // be off by half; the median of the rounds is what gets compared.
   if (connCount) {
-    const memoryRuns: Record<Stack, Result[]> = { roomcast: [], socketio: [] };
+    const memoryRuns: Record<Stack, Result[]> = { roomcast: [], socketio: [], floor: [] };
     for (let i = 0; i < rounds; i++) {
       for (const s of order(i)) {
         const target = await openTarget({ ...targetOptions(v, s, true), stack: s });

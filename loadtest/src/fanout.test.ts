@@ -1,6 +1,6 @@
 /**
  * One short real run per stack: a single replica on its in-memory broker
- * (and a single Socket.IO peer process), low rate, zero loss expected.
+ * (and a single process of each peer), low rate, zero loss expected.
  */
 import { startReplica, type ReplicaHandle } from '@roomcast/deploy/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +8,7 @@ import { defaultConnections, runConnections } from './connections.js';
 import { defaultLoad, runLoad } from './load.js';
 import { buildPeer } from './peer.js';
 import { Progress } from './progress.js';
-import { RoomcastTransport } from './roomcast.js';
-import { SocketIoTransport } from './socketio.js';
-import type { Target } from './target.js';
+import { transportFor, type Target } from './target.js';
 
 const quiet = new Progress(process.stderr, false, 3600);
 
@@ -20,7 +18,7 @@ function targetOf(replica: ReplicaHandle, stack: Target['stack']): Target {
   return {
     stack,
     url: replica.url,
-    transport: stack === 'roomcast' ? new RoomcastTransport(replica.url, SECRET) : new SocketIoTransport(replica.url),
+    transport: transportFor(stack, replica.url, SECRET),
     launched: true,
     pidGroups: () => ({ replicas: [replica.pid] }),
     replicas: [replica],
@@ -33,14 +31,16 @@ const cfg = { ...defaultLoad, rooms: 2, clientsPerRoom: 5, rate: 40, warmupSec: 
 describe('fanout against a real single replica', () => {
   let roomcast: ReplicaHandle;
   let peer: ReplicaHandle;
+  let floor: ReplicaHandle;
   beforeAll(async () => {
-    [roomcast, peer] = await Promise.all([
+    [roomcast, peer, floor] = await Promise.all([
       startReplica({ nodeId: 'lt1', secret: SECRET }),
-      buildPeer().then((entry) => startReplica({ nodeId: 'sio1', secret: 'unused', entry })),
+      buildPeer('socketio').then((entry) => startReplica({ nodeId: 'sio1', secret: 'unused', entry })),
+      buildPeer('floor').then((entry) => startReplica({ nodeId: 'floor1', secret: 'unused', entry })),
     ]);
   });
   afterAll(async () => {
-    await Promise.all([roomcast?.stop(), peer?.stop()]);
+    await Promise.all([roomcast?.stop(), peer?.stop(), floor?.stop()]);
   });
 
   it('Roomcast: every acknowledged message reaches every member once, in order', async () => {
@@ -61,6 +61,16 @@ describe('fanout against a real single replica', () => {
     expect(r.totals.connected).toBe(10);
     expect(r.totals.acked).toBeGreaterThan(0);
     expect(r.totals).toMatchObject({ lost: 0, duplicated: 0, idMismatches: 0 });
+    expect(r.pass).toBe(true);
+  });
+
+  it('floor peer: speaks enough of the contract for the same accounting', async () => {
+    const r = await runLoad({ ...cfg, scenario: 'test' }, targetOf(floor, 'floor'), quiet);
+    expect(r.totals.connected).toBe(10);
+    expect(r.totals.windowDeliveries).toBeGreaterThan(0);
+    expect(r.totals.deliveries).toBe(r.totals.expectedDeliveries);
+    expect(r.totals).toMatchObject({ lost: 0, duplicated: 0, idMismatches: 0 });
+    expect(r.server?.cpuUsPerDelivery.total).toBeGreaterThan(0);
     expect(r.pass).toBe(true);
   });
 

@@ -1,7 +1,9 @@
 /**
- * Launches the Socket.IO peer in the same topology as Roomcast's local
- * cluster: one redis-server, N peer replicas (p1..pN) and nginx with the same
- * config template (deploy/nginx), using the launcher's building blocks.
+ * Launches a peer in the same topology as Roomcast's local cluster: one
+ * redis-server, N peer replicas (p1..pN) and nginx with the same config
+ * template (deploy/nginx), using the launcher's building blocks. The peers
+ * live in peer/: `socketio` (Socket.IO 4 + redis-adapter, what compare-peer
+ * measures against) and `floor` (the least a replica can do, a yardstick).
  *
  * The peer's TypeScript is transpiled once to plain JS (typescript's
  * transpileModule) so its replicas run on bare `node`, like Roomcast's
@@ -15,7 +17,6 @@ import ts from 'typescript';
 import { startNginx, startRedis, startReplica, type NginxHandle, type RedisHandle, type ReplicaHandle } from '@roomcast/deploy/local';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const source = path.join(here, '..', 'peer', 'socketio-server.ts');
 /** Inside loadtest/ so that `socket.io` and friends resolve from node_modules. */
 const buildDir = path.join(here, '..', '.cache', 'peer');
 
@@ -27,8 +28,11 @@ export interface PeerCluster {
   stop(): Promise<void>;
 }
 
-export async function buildPeer(): Promise<string> {
-  const out = path.join(buildDir, 'socketio-server.mjs');
+export type PeerName = 'socketio' | 'floor';
+
+export async function buildPeer(peer: PeerName): Promise<string> {
+  const source = path.join(here, '..', 'peer', `${peer}-server.ts`);
+  const out = path.join(buildDir, `${peer}-server.mjs`);
   const code = ts.transpileModule(await readFile(source, 'utf8'), {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     fileName: source,
@@ -38,8 +42,8 @@ export async function buildPeer(): Promise<string> {
   return out;
 }
 
-export async function startPeerCluster(opts: { replicas: number; workers: number }): Promise<PeerCluster> {
-  const entry = await buildPeer();
+export async function startPeerCluster(opts: { peer: PeerName; replicas: number; workers: number }): Promise<PeerCluster> {
+  const entry = await buildPeer(opts.peer);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-peer-'));
   // nginx workers run as nobody when we are root: they must reach nginx/.
   await chmod(dir, 0o755);
@@ -49,7 +53,7 @@ export async function startPeerCluster(opts: { replicas: number; workers: number
     stops.length = 0;
   };
   try {
-    // Socket.IO stores nothing, so persistence would change nothing; Roomcast's redis keeps its AOF on.
+    // The peers store nothing, so persistence would change nothing; Roomcast's redis keeps its AOF on.
     const redis = await startRedis({ appendonly: false, dataDir: path.join(dir, 'redis') });
     stops.push(() => redis.stop());
     const replicas: ReplicaHandle[] = [];

@@ -7,7 +7,7 @@ import type { IdMismatchSample, Verdict } from './accounting.js';
 import type { Counters, Fleet } from './fleet.js';
 import type { Monitor } from './monitor.js';
 import { encodeHistogram, spectrum, summarize, type LatencyRecorder, type LatencySummary, type SpectrumPoint } from './stats.js';
-import type { Target } from './target.js';
+import type { Stack, Target } from './target.js';
 
 /** One second of the run. */
 export interface SeriesPoint {
@@ -55,7 +55,7 @@ export interface Result {
   kind: 'roomcast-loadtest';
   version: 1;
   scenario: string;
-  stack: 'roomcast' | 'socketio';
+  stack: Stack;
   label: string;
   startedAt: string;
   config: Record<string, unknown>;

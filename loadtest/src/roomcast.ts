@@ -5,15 +5,17 @@ import { closeSocket, ConnectError, mintJwt, openWelcomed, postLogin, readMessag
 
 export class RoomcastTransport implements Transport {
   readonly name = 'roomcast';
-  readonly ordered = true;
 
   /**
    * `baseUrl` is the HTTP origin (http://host:port); the socket is at /ws?token=.
    * With the replicas' `secret` the tool can mint tokens itself (see Transport.mint).
+   * `ordered` is false for a server that speaks the contract without its
+   * ordering promise (the floor peer).
    */
   constructor(
     readonly baseUrl: string,
     private readonly secret?: string,
+    readonly ordered = true,
   ) {
     if (secret) this.mint = (name: string): string => mintJwt(secret, name);
   }

@@ -1,6 +1,6 @@
 /**
  * What a scenario runs against: a URL given by the user, or a local cluster
- * (Roomcast or the Socket.IO peer) that the tool launches and stops itself.
+ * (Roomcast or a peer, see peer.ts) that the tool launches and stops itself.
  * A launched cluster also gives the pids whose CPU and memory are measured.
  */
 import { startCluster, type ReplicaHandle } from '@roomcast/deploy/local';
@@ -10,7 +10,15 @@ import { RoomcastTransport } from './roomcast.js';
 import { SocketIoTransport } from './socketio.js';
 import type { Transport } from './transport.js';
 
-export type Stack = 'roomcast' | 'socketio';
+/** `floor` speaks the Roomcast wire contract but promises no order (see peer/floor-server.ts). */
+export type Stack = 'roomcast' | 'socketio' | 'floor';
+
+export const stackNames: Record<Stack, string> = { roomcast: 'Roomcast', socketio: 'Socket.IO peer', floor: 'floor peer' };
+
+export function transportFor(stack: Stack, url: string, secret?: string): Transport {
+  if (stack === 'socketio') return new SocketIoTransport(url);
+  return stack === 'floor' ? new RoomcastTransport(url, undefined, false) : new RoomcastTransport(url, secret);
+}
 
 export interface Target {
   stack: Stack;
@@ -47,19 +55,19 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
     return {
       stack: opts.stack,
       url,
-      transport: opts.stack === 'roomcast' ? new RoomcastTransport(url, opts.secret) : new SocketIoTransport(url),
+      transport: transportFor(opts.stack, url, opts.secret),
       launched: false,
       pidGroups: groups ? () => groups : undefined,
       replicas: [],
       stop: async () => undefined,
     };
   }
-  if (opts.stack === 'socketio') {
-    const peer = await startPeerCluster({ replicas: opts.replicas, workers: opts.workers });
+  if (opts.stack !== 'roomcast') {
+    const peer = await startPeerCluster({ peer: opts.stack, replicas: opts.replicas, workers: opts.workers });
     return {
-      stack: 'socketio',
+      stack: opts.stack,
       url: peer.url,
-      transport: new SocketIoTransport(peer.url),
+      transport: transportFor(opts.stack, peer.url),
       launched: true,
       pidGroups: () => ({ replicas: peer.replicas.filter((r) => r.alive).map((r) => r.pid), nginx: [peer.nginx.pid], redis: [peer.redis.pid] }),
       replicas: peer.replicas,
@@ -70,7 +78,7 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
   return {
     stack: 'roomcast',
     url: cluster.url,
-    transport: new RoomcastTransport(cluster.url, cluster.secret),
+    transport: transportFor('roomcast', cluster.url, cluster.secret),
     launched: true,
     pidGroups: () => ({
       replicas: cluster.replicas.filter((r) => r.alive).map((r) => r.pid),
