@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { CloseCode, type ErrorCode, type ServerFrame, type User } from '../protocol.js';
 import type { Corker } from './cork.js';
+import { writeFrame } from './direct-write.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Delivery } from '../broker/broker.js';
 
@@ -66,11 +67,11 @@ export class Connection {
 
   /**
    * The hot path of a broadcast: writes a WebSocket frame built once for all
-   * sockets (see framing.ts) straight to the TCP socket.
+   * sockets (see framing.ts) straight to the TCP socket (see direct-write.ts).
    */
   sendFramed(frame: Buffer, payload: Buffer): boolean {
     if (!this.prepareWrite(false)) return false;
-    if (this.raw) this.raw.write(frame);
+    if (this.raw) writeFrame(this.raw, frame);
     else this.socket.send(payload, { binary: false });
     return true;
   }
