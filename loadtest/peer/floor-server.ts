@@ -5,8 +5,9 @@
  * sender included) and does nothing else: no token check, no validation, no
  * rate limit, no history, no presence, no ordering promise. A send becomes
  * one PUBLISH of the finished frame; every replica frames what it receives
- * once and writes it to its local members. Whatever this costs, any real
- * server in the same topology costs at least as much.
+ * once and writes it to its local members the way Roomcast does (one
+ * `write(2)` each, see server/src/realtime/direct-write.ts). Whatever this
+ * costs, any server in the same topology costs at least as much.
  *
  *  - POST /api/login → {token} (the token is ignored); GET /healthz → 200.
  *  - WebSocket at /ws.
@@ -16,6 +17,7 @@
  */
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
+import { writeFrame } from '@roomcast/server/direct-write';
 import { Redis } from 'ioredis';
 import * as ws from 'ws';
 
@@ -45,7 +47,7 @@ function fanOut(room: string, payload: Buffer): void {
   const members = rooms.get(room);
   if (!members) return;
   const frame = Buffer.concat(Sender.frame(payload, TEXT));
-  for (const socket of members) socket.write(frame);
+  for (const socket of members) writeFrame(socket, frame);
 }
 
 sub?.on('messageBuffer', (channel: Buffer, payload: Buffer) => fanOut(channel.toString(), payload));
