@@ -46,7 +46,8 @@ Fan-out options (fanout, bench, soak, chaos, compare-peer)
 connections:  --count K (1000)  --rate N/s (500)  --rooms R (10; 0 = idle sockets)  --hold S (10)
               --login (log in over HTTP even when tokens can be minted)
 compare-peer: --rounds N (3)  --ladder 500,1000,2000 (sustainable-rate ladder)  --ladder-duration S (10)
-              --conn-count K (also compare memory per idle connection)  --only roomcast|socketio
+              --conn-count K (also compare memory per idle connection)
+              --only LIST (roomcast,socketio): the stacks to run, e.g. roomcast,floor for Roomcast's cost above the floor
 Shared box:   --wait-quiet S (wait up to S seconds for other processes to go below 0.3 cores first)
 Output:       --out DIR (loadtest-results/)  --label TEXT  --no-report  --markdown (compare)
 `;
@@ -184,9 +185,17 @@ async function save(result: Result, v: Values, name: string): Promise<string> {
 }
 
 function stackOf(v: Values): Stack {
-  const s = v.stack ?? 'roomcast';
-  if (!(s in stackNames)) throw new UsageError(`--stack is one of ${Object.keys(stackNames).join(', ')}; got ${s}`);
-  return s as Stack;
+  return stacksOf(v.stack ?? 'roomcast', true)[0]!;
+}
+
+/** "roomcast,floor" → the stacks, each checked; `single` refuses a list. */
+function stacksOf(list: string, single = false): Stack[] {
+  const names = list.split(',').map((x) => x.trim());
+  for (const s of names) {
+    if (!(s in stackNames)) throw new UsageError(`a stack is one of ${Object.keys(stackNames).join(', ')}; got ${JSON.stringify(s)}`);
+  }
+  if (single && names.length !== 1) throw new UsageError(`--stack takes one stack; got ${list}`);
+  return names as Stack[];
 }
 
 async function loadScenario(v: Values, scenario: string, base: Partial<LoadConfig>, forceCluster: boolean): Promise<number> {
@@ -231,7 +240,7 @@ async function comparePeer(v: Values): Promise<number> {
   const ladder = (v.ladder ?? '').split(',').filter(Boolean).map((x) => num(x, 0, 'ladder'));
   const ladderDuration = num(v['ladder-duration'], 10, 'ladder-duration');
   const connCount = v['conn-count'] ? num(v['conn-count'], 0, 'conn-count') : 0;
-  const stacks: Stack[] = v.only ? [v.only as Stack] : ['roomcast', 'socketio'];
+  const stacks = stacksOf(v.only ?? 'roomcast,socketio');
   const ts = stamp();
   const runs: Record<Stack, Result[]> = { roomcast: [], socketio: [], floor: [] };
   const ladderRuns: Array<{ stack: Stack; rate: number; attempt: number; p99: number; lost: number; offered: number; lag: number; other?: number; pass: boolean; cpuUs?: number }> = [];
@@ -321,7 +330,7 @@ async function comparePeer(v: Values): Promise<number> {
     lines.push(formatTable(rows, v.markdown));
     for (const s of stacks) lines.push(`  sustainable ${s}: ${sustainable[s] ?? 'below the first rung'} msgs/s`);
   }
-  if (conns.roomcast || conns.socketio) {
+  if (Object.keys(conns).length) {
     const ccols = stacks.filter((s) => conns[s]).map((s) => ({ label: s, result: conns[s]! }));
     lines.push(`\nIdle connections (${connCount}), median of ${rounds} rounds, each on a fresh cluster:`);
     lines.push(formatTable(compareRows(ccols), v.markdown));
@@ -339,6 +348,13 @@ async function comparePeer(v: Values): Promise<number> {
       `\nRoomcast / Socket.IO: CPU per delivery ${ratios.cpuPerDelivery ?? '–'}× (target ≤ 0.5), p99 ${ratios.p99 ?? '–'}×, ` +
         `sustainable rate ${ratios.sustainableRate ?? '–'}× (target ≥ 2), memory per connection ${ratios.rssPerConnection ?? '–'}× (target ≤ 0.6)`,
     );
+  }
+  const floor = cols.find((c) => c.label === 'floor')?.result;
+  if (rc?.server && floor?.server) {
+    const a = rc.server.cpuUsPerDelivery;
+    const b = floor.server.cpuUsPerDelivery;
+    const d = (x: number | undefined, y: number | undefined): string => (x !== undefined && y !== undefined ? (x - y).toFixed(2) : '–');
+    lines.push(`\nRoomcast − floor: CPU per delivery ${d(a.total, b.total)} µs (replicas ${d(a.replicas, b.replicas)}, nginx ${d(a.nginx, b.nginx)}, redis ${d(a.redis, b.redis)})`);
   }
   console.log(lines.join('\n'));
   const file = await writeJson(resultsDir(v.out), `compare-peer-${ts}`, {
