@@ -5,8 +5,8 @@
  * sender included) and does nothing else: no token check, no validation, no
  * rate limit, no history, no presence, no ordering promise. A send becomes
  * one PUBLISH of the finished frame; every replica frames what it receives
- * once and writes it to its local members the way Roomcast does (one
- * `write(2)` each, see server/src/realtime/direct-write.ts). Whatever this
+ * once and writes it to its local members with Roomcast's own code
+ * (server/src/realtime/framing.ts, then one `write(2)` each, direct-write.ts). Whatever this
  * costs, any server in the same topology costs at least as much.
  *
  *  - POST /api/login → {token} (the token is ignored); GET /healthz → 200.
@@ -18,6 +18,7 @@
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { writeFrame } from '@roomcast/server/direct-write';
+import { textFrame } from '@roomcast/server/framing';
 import { Redis } from 'ioredis';
 import * as ws from 'ws';
 
@@ -25,10 +26,6 @@ const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '127.0.0.1';
 const nodeId = process.env.NODE_ID ?? `floor-${process.pid}`;
 const redisUrl = process.env.REDIS_URL;
-
-// ws exports its Sender at run time but @types/ws does not declare it.
-const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
-const TEXT = { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: true };
 
 const http = createServer((req, res) => {
   res.writeHead(req.url === '/healthz' || req.url === '/api/login' ? 200 : 404, { 'content-type': 'application/json' });
@@ -46,7 +43,7 @@ const sub = pub?.duplicate();
 function fanOut(room: string, payload: Buffer): void {
   const members = rooms.get(room);
   if (!members) return;
-  const frame = Buffer.concat(Sender.frame(payload, TEXT));
+  const frame = textFrame(payload);
   for (const socket of members) writeFrame(socket, frame);
 }
 
