@@ -188,6 +188,13 @@ function stackOf(v: Values): Stack {
   return stacksOf(v.stack ?? 'roomcast', true)[0]!;
 }
 
+/** An empty result list for every stack there is. */
+function resultsPerStack(): Record<Stack, Result[]> {
+  const results = {} as Record<Stack, Result[]>;
+  for (const s of Object.keys(stackNames) as Stack[]) results[s] = [];
+  return results;
+}
+
 /** "roomcast,floor" → the stacks, each checked; `single` refuses a list. */
 function stacksOf(list: string, single = false): Stack[] {
   const names = list.split(',').map((x) => x.trim());
@@ -242,7 +249,7 @@ async function comparePeer(v: Values): Promise<number> {
   const connCount = v['conn-count'] ? num(v['conn-count'], 0, 'conn-count') : 0;
   const stacks = stacksOf(v.only ?? 'roomcast,socketio');
   const ts = stamp();
-  const runs: Record<Stack, Result[]> = { roomcast: [], socketio: [], floor: [] };
+  const runs = resultsPerStack();
   const ladderRuns: Array<{ stack: Stack; rate: number; attempt: number; p99: number; lost: number; offered: number; lag: number; other?: number; pass: boolean; cpuUs?: number }> = [];
   const conns: Partial<Record<Stack, Result>> = {};
 
@@ -251,7 +258,7 @@ async function comparePeer(v: Values): Promise<number> {
   // garbage that V8 returns at a time of its choosing, so one measurement can
   // be off by half; the median of the rounds is what gets compared.
   if (connCount) {
-    const memoryRuns: Record<Stack, Result[]> = { roomcast: [], socketio: [], floor: [] };
+    const memoryRuns = resultsPerStack();
     for (let i = 0; i < rounds; i++) {
       for (const s of order(i)) {
         const target = await openTarget({ ...targetOptions(v, s, true), stack: s });
