@@ -7,6 +7,13 @@ export interface Identity {
   user: User;
   /** Token expiry, in ms since the epoch. */
   expiresAt: number;
+  /** The `admin: true` claim: may read, post in and manage every room. */
+  admin: boolean;
+  /**
+   * The `rooms` claim: the token is limited to these rooms (names, or
+   * prefixes ending in `*`). Absent: every room.
+   */
+  rooms?: readonly string[];
 }
 
 /** Signs and verifies the HS256 tokens every replica shares through CHAT_JWT_SECRET. */
@@ -42,7 +49,7 @@ export class Auth {
       if (typeof payload.name !== 'string' || payload.name === '') {
         throw new ChatError('unauthorized', 'token has no name claim');
       }
-      return { user: { id: payload.sub!, name: payload.name }, expiresAt: payload.exp! * 1000 };
+      return { user: { id: payload.sub!, name: payload.name }, expiresAt: payload.exp! * 1000, admin: false };
     } catch (err) {
       if (err instanceof ChatError) throw err;
       if (err instanceof joseErrors.JWTExpired) throw new ChatError('unauthorized', 'token expired');

@@ -8,6 +8,8 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   not_joined: 409,
   too_large: 413,
   rate_limited: 429,
+  forbidden: 403,
+  conflict: 409,
   internal: 500,
   unavailable: 503,
 };

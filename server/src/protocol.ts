@@ -15,6 +15,10 @@ export const ErrorCode = {
   tooLarge: 'too_large',
   unauthorized: 'unauthorized',
   notFound: 'not_found',
+  /** v2: the caller may not do this in this room (HTTP 403). */
+  forbidden: 'forbidden',
+  /** v2: the thing already exists (HTTP 409), e.g. creating a room that exists. */
+  conflict: 'conflict',
   internal: 'internal',
   unavailable: 'unavailable',
 } as const;
@@ -46,6 +50,15 @@ export const LIMITS = {
   maxPageSize: 100,
 } as const;
 
+/**
+ * WebSocket subprotocols (v2): a client offers `roomcast` and
+ * `roomcast.bearer.<JWT>`, so the token travels in the Sec-WebSocket-Protocol
+ * header instead of the URL (URLs end up in proxy logs). The server selects
+ * `roomcast`, never echoing the token. `?token=` in the URL stays as a legacy (v1) path.
+ */
+export const WS_SUBPROTOCOL = 'roomcast';
+export const WS_TOKEN_PROTOCOL_PREFIX = 'roomcast.bearer.';
+
 export const ROOM_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** `<ms>-<seq>`, both decimal integers without leading zeros, as Redis stream ids. */
 export const MESSAGE_ID_PATTERN = /^(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})$/;
@@ -54,6 +67,12 @@ export interface User {
   id: string;
   name: string;
 }
+
+/** v2: a user's role in a room. */
+export type Role = 'owner' | 'admin' | 'member';
+export const ROLES: readonly Role[] = ['owner', 'admin', 'member'];
+/** Room names starting with this are direct-message rooms: always private, made only by `POST /api/dm`. */
+export const DM_PREFIX = 'dm-';
 
 // ---------------------------------------------------------------- client frames
 // Validated by the schemas in realtime/schemas.ts, which are checked against
@@ -137,8 +156,24 @@ export interface ErrorFrame {
   message: string;
   ref?: string;
 }
+/** v2: the user was removed from the room; nothing more of it follows on this socket. */
+export interface RemovedFrame {
+  type: 'removed';
+  room: string;
+}
+/**
+ * Extension: sent to every socket of a user who was added to a private room
+ * (created with them as a member, a DM started with them, or made a member),
+ * so that clients can list it without polling.
+ */
+export interface AddedFrame {
+  type: 'added';
+  room: RoomInfo;
+}
 export type ServerFrame =
   | WelcomeFrame
+  | RemovedFrame
+  | AddedFrame
   | JoinedFrame
   | ChatMessage
   | PresenceFrame
@@ -151,6 +186,36 @@ export interface MessagesPage {
 }
 export interface PresenceList {
   users: User[];
+}
+/** v2: a room as the caller sees it. */
+export interface RoomInfo {
+  name: string;
+  private: boolean;
+  /** The caller's role; absent when the caller is not a member (a public room). */
+  role?: Role;
+}
+/** `POST /api/rooms`, `POST /api/dm`. */
+export interface RoomResponse {
+  room: RoomInfo;
+}
+export interface CreateRoomRequest {
+  name: string;
+  private?: boolean;
+  members?: string[];
+}
+export interface MemberEntry {
+  id: string;
+  role: Role;
+}
+export interface MembersList {
+  members: MemberEntry[];
+}
+/** `GET /api/auth/config`: how the web client signs in. */
+export interface AuthConfigResponse {
+  /** `POST /api/login` is open (a demo or development setting). */
+  guestLogin: boolean;
+  /** OpenID Connect sign-in (authorization code + PKCE), when configured. */
+  oidc: { issuer: string; clientId: string; scope: string } | null;
 }
 export interface LoginResponse {
   token: string;
