@@ -37,6 +37,31 @@ export interface Config {
   shutdownGraceMs: number;
   /** Redis commands that take longer fail, so a hung Redis never hangs a send. */
   redisCommandTimeoutMs: number;
+
+  // ---- identity and access (contract v2, section A)
+  /** JSON Web Key Set of the app's identity provider: RS256/ES256/EdDSA tokens signed by it are accepted. */
+  authJwksUrl?: string;
+  /** When set, `iss` of JWKS-signed tokens must equal it. Also the OpenID Connect issuer of the web sign-in. */
+  authIssuer?: string;
+  /** When set, `aud` of JWKS-signed tokens must contain it. */
+  authAudience?: string;
+  /** OpenID Connect client id of the web client (sign-in with authorization code + PKCE); needs AUTH_ISSUER. */
+  oidcClientId?: string;
+  oidcScope: string;
+  /** Origins allowed to call /api and /ws from a browser; undefined: same origin only. */
+  allowedOrigins?: string[];
+  /** Which proxies' X-Forwarded-For to believe (fastify trustProxy): addresses, CIDRs, loopback, or true. */
+  trustProxy: boolean | string[];
+  /** Token bucket for HTTP writes (POST/PUT/DELETE under /api), per user. */
+  rateHttpWritesPerSec: number;
+  rateHttpWritesBurst: number;
+  /** Token bucket for the guest login, per client address. */
+  rateLoginPerSec: number;
+  rateLoginBurst: number;
+  /** Rooms (DMs included) one user may create. */
+  maxRoomsPerUser: number;
+  /** A room's data (history, record, members) expires after this long without a write; 0: never. */
+  roomIdleTtlMs: number;
 }
 
 /** The development secret. Refused when NODE_ENV=production. */
@@ -101,7 +126,21 @@ export function loadConfig(env: Env = process.env): Config {
     presenceSweepMs: read.int('PRESENCE_SWEEP_MS', 2000, 50, 60_000),
     shutdownGraceMs: read.int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     redisCommandTimeoutMs: read.int('REDIS_COMMAND_TIMEOUT_MS', 3000, 50, 60_000),
+    authJwksUrl: read.url('AUTH_JWKS_URL', ['http:', 'https:']),
+    authIssuer: env.AUTH_ISSUER || undefined,
+    authAudience: env.AUTH_AUDIENCE || undefined,
+    oidcClientId: env.OIDC_CLIENT_ID || undefined,
+    oidcScope: env.OIDC_SCOPE || 'openid profile',
+    allowedOrigins: read.origins('ALLOWED_ORIGINS'),
+    trustProxy: read.trustProxy('TRUST_PROXY', ['loopback']),
+    rateHttpWritesPerSec: read.number('RATE_HTTP_WRITES_PER_SEC', 10, 0.1),
+    rateHttpWritesBurst: read.int('RATE_HTTP_WRITES_BURST', 30, 1, 1_000_000),
+    rateLoginPerSec: read.number('RATE_LOGIN_PER_SEC', 10, 0.1),
+    rateLoginBurst: read.int('RATE_LOGIN_BURST', 30, 1, 1_000_000),
+    maxRoomsPerUser: read.int('MAX_ROOMS_PER_USER', 100, 0, 1_000_000),
+    roomIdleTtlMs: read.int('ROOM_IDLE_TTL_DAYS', 90, 0, 36_500) * 24 * 3600 * 1000,
   };
+  if (config.oidcClientId && !config.authIssuer) throw new ConfigError('OIDC_CLIENT_ID', 'needs AUTH_ISSUER (the OpenID Connect issuer URL)');
   if (production && config.guestLogin && env.GUEST_LOGIN === undefined) config.guestLogin = false;
   return config;
 }
@@ -130,6 +169,51 @@ class EnvReader {
     if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
     if (['0', 'false', 'no', 'off'].includes(raw)) return false;
     throw new ConfigError(name, `must be true or false (got "${raw}")`);
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return undefined;
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new ConfigError(name, `must be a URL (got "${raw}")`);
+    }
+    if (!protocols.includes(url.protocol)) throw new ConfigError(name, `must be an ${protocols.join(' or ')} URL (got "${raw}")`);
+    return raw;
+  }
+
+  /** A comma-separated list of origins (scheme://host[:port], no path). */
+  origins(name: string): string[] | undefined {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return undefined;
+    return raw.split(',').map((item) => {
+      const origin = item.trim();
+      let url: URL;
+      try {
+        url = new URL(origin);
+      } catch {
+        throw new ConfigError(name, `has "${origin}", which is not an origin like https://chat.example.com`);
+      }
+      if (url.origin !== origin) throw new ConfigError(name, `has "${origin}": write it as its origin, ${url.origin}`);
+      return origin;
+    });
+  }
+
+  /** `true`, `false`, or a comma-separated list of addresses, CIDRs and proxy-addr keywords (loopback, linklocal, uniquelocal). */
+  trustProxy(name: string, fallback: string[]): boolean | string[] {
+    const raw = this.env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    if (raw === 'true') return true;
+    if (raw === 'false') return false;
+    const items = raw.split(',').map((item) => item.trim());
+    for (const item of items) {
+      if (!/^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/.test(item)) {
+        throw new ConfigError(name, `has "${item}": use true, false, or addresses/CIDRs/loopback/linklocal/uniquelocal`);
+      }
+    }
+    return items;
   }
 
   oneOf(name: string, fallback: string, allowed: string[]): string {
