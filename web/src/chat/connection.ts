@@ -11,6 +11,7 @@ import {
   type ErrorFrame,
   type JoinedFrame,
   type PresenceFrame,
+  type RemovedFrame,
   type ServerFrame,
   type TypingEvent,
   type WelcomeFrame,
@@ -54,6 +55,15 @@ export interface ChatClientOptions {
 }
 
 export const SESSION_EXPIRED = 'Your session expired. Please sign in again.';
+
+/**
+ * What the client tells its companions (the membership module): every frame
+ * after the client applied it, and rooms it closed because the server said
+ * the user may not (any longer) be there.
+ */
+export type ChatEvent =
+  | { type: 'frame'; frame: ServerFrame }
+  | { type: 'room-closed'; room: string; reason: 'forbidden' | 'removed' };
 export const MAX_PENDING_TEXT = LIMITS.maxTextCodePoints;
 
 /** Tolerance between the server's clock (message ts) and ours, for rooms never read. */
@@ -71,6 +81,7 @@ const CLOCK_SKEW_MS = 2000;
 export class ChatClient {
   private state: ChatState;
   private readonly listeners = new Set<() => void>();
+  private readonly eventListeners = new Set<(event: ChatEvent) => void>();
   private readonly api: ChatApi;
   private readonly store: SessionStore;
   private readonly options: Required<Omit<ChatClientOptions, 'network' | 'storage' | 'httpBase'>>;
@@ -153,6 +164,27 @@ export class ChatClient {
 
   getSnapshot = (): ChatState => this.state;
 
+  /** Frames and closed rooms, for modules that build on the connection. */
+  onEvent(listener: (event: ChatEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  /**
+   * Runs an HTTP call with the session's token. A 401 ends the session (the
+   * login screen asks to sign in again); every error is rethrown.
+   */
+  async authorized<T>(call: (api: ChatApi, token: string) => Promise<T>): Promise<T> {
+    const token = this.token;
+    if (!token) throw new ApiError(401, 'unauthorized', 'You are not signed in.');
+    try {
+      return await call(this.api, token);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401 && this.token === token) this.endSession(SESSION_EXPIRED, false);
+      throw error;
+    }
+  }
+
   // ------------------------------------------------------------ lifecycle
 
   /** Connects if a session was restored; call once after construction. */
@@ -197,6 +229,14 @@ export class ChatClient {
 
   /** Joins the room if needed and makes it the one the user is reading. */
   openRoom(room: string): boolean {
+    if (!this.joinRoom(room)) return false;
+    if (this.state.activeRoom !== room) this.update({ activeRoom: room });
+    this.markRead(room);
+    return true;
+  }
+
+  /** Joins the room in the background (its unread count grows) unless it is joined already. */
+  joinRoom(room: string): boolean {
     if (!isRoomName(room) || !this.state.session) return false;
     if (!this.state.rooms[room]) {
       this.update({
@@ -204,16 +244,26 @@ export class ChatClient {
         roomOrder: [...this.state.roomOrder, room],
       });
       this.sendJoin(room);
+      this.persistRooms();
     }
-    if (this.state.activeRoom !== room) this.update({ activeRoom: room });
-    this.markRead(room);
     return true;
   }
 
   leaveRoom(room: string): void {
+    this.dropRoom(room, true);
+  }
+
+  /** Forgets a room the server will not (any longer) let us into; it is not joined again. */
+  private closeRoom(room: string, reason: 'forbidden' | 'removed'): void {
+    this.dropRoom(room, false);
+    this.emit({ type: 'room-closed', room, reason });
+  }
+
+  private dropRoom(room: string, sayLeave: boolean): void {
     const current = this.state.rooms[room];
     if (!current) return;
-    if (current.joined) this.write({ type: 'leave', room });
+    if (sayLeave && current.joined) this.write({ type: 'leave', room });
+    for (const [ref, name] of this.joinRefs) if (name === room) this.joinRefs.delete(ref);
     const rooms = { ...this.state.rooms };
     delete rooms[room];
     const roomOrder = this.state.roomOrder.filter((name) => name !== room);
@@ -427,6 +477,11 @@ export class ChatClient {
       return;
     }
     if (typeof frame !== 'object' || frame === null) return;
+    this.applyFrame(frame);
+    this.emit({ type: 'frame', frame });
+  }
+
+  private applyFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'welcome':
         return this.onWelcome(frame);
@@ -442,7 +497,14 @@ export class ChatClient {
         return this.onPong(frame.ref);
       case 'error':
         return this.onError(frame);
+      case 'removed':
+        return this.onRemoved(frame);
     }
+  }
+
+  /** Nothing more of the room comes on this socket: close it rather than join it again. */
+  private onRemoved(frame: RemovedFrame): void {
+    if (this.state.rooms[frame.room]) this.closeRoom(frame.room, 'removed');
   }
 
   private onWelcome(frame: WelcomeFrame): void {
@@ -564,6 +626,8 @@ export class ChatClient {
     const joining = this.joinRefs.get(frame.ref);
     if (joining !== undefined) {
       this.joinRefs.delete(frame.ref);
+      // A private room: asking again will not help. Said once (by the membership module), not retried.
+      if (frame.code === ErrorCode.forbidden) return this.closeRoom(joining, 'forbidden');
       this.onJoinRefused(joining, { code: frame.code, message: frame.message });
       return;
     }
@@ -671,6 +735,10 @@ export class ChatClient {
   private update(patch: Partial<ChatState>): void {
     this.state = { ...this.state, ...patch };
     for (const listener of this.listeners) listener();
+  }
+
+  private emit(event: ChatEvent): void {
+    for (const listener of this.eventListeners) listener(event);
   }
 
   private nextRef(kind: string): string {

@@ -136,6 +136,7 @@ export function fakeFetch(handler: (url: string, init?: RequestInit) => { status
   const fetch = async (url: string, init?: RequestInit): Promise<Response> => {
     calls.push({ url, init });
     const { status, body } = handler(url, init);
+    if (status === 204) return new Response(null, { status });
     return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   };
   return { fetch, calls };
