@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { Auth } from './auth.js';
 import type { Broker } from './broker/broker.js';
@@ -9,21 +9,32 @@ import { RedisBroker } from './broker/redis.js';
 import type { Config } from './config.js';
 import { ChatError, HTTP_STATUS } from './errors.js';
 import { healthRoutes } from './http/health.js';
-import { loginRoutes } from './http/login.js';
-import { roomRoutes } from './http/rooms.js';
+import { apiRoutes } from './http/api.js';
+import { MemoryRateLimiter, RedisRateLimiter, type Rate, type RateLimiter } from './http/rate-limit.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { ChatNode } from './node.js';
 import { MemoryPresence } from './presence/memory.js';
 import type { PresenceManager } from './presence/presence.js';
 import { RedisPresence } from './presence/redis.js';
-import { LIMITS, type ErrorCode } from './protocol.js';
+import { ErrorCode, LIMITS } from './protocol.js';
 import { Gateway } from './realtime/gateway.js';
 import { Hub } from './realtime/hub.js';
+import { MemoryRoomStore } from './rooms/memory.js';
+import { RoomPolicy } from './rooms/policy.js';
+import { RedisRoomStore } from './rooms/redis.js';
+import { Rooms } from './rooms/service.js';
+import type { RoomStore } from './rooms/store.js';
 
 export interface Backends {
   broker: Broker;
   presence: PresenceManager;
+  rooms: RoomStore;
+  /** A limiter of one kind (write, login): in Redis when there is one, so every replica shares it. */
+  rateLimiter(kind: string, rate: Rate): RateLimiter;
 }
+
+/** Rooms a creator may list as members in one request (more are added with PUT). */
+const MAX_INITIAL_MEMBERS = 100;
 
 export interface ChatApp {
   http: FastifyInstance;
@@ -41,12 +52,19 @@ export interface ChatApp {
 /** Memory backends without REDIS_URL, Redis ones with it: chosen once, here. */
 export function createBackends(config: Config, onError: (err: unknown, during: string) => void): Backends {
   if (!config.redisUrl) {
-    const broker = new MemoryBroker({ historyMaxLen: config.historyMaxLen });
-    return { broker, presence: new MemoryPresence(broker) };
+    const broker = new MemoryBroker({ historyMaxLen: config.historyMaxLen, idleTtlMs: config.roomIdleTtlMs });
+    const presence = new MemoryPresence(broker);
+    return {
+      broker,
+      presence,
+      rooms: new MemoryRoomStore(broker, presence, { idleTtlMs: config.roomIdleTtlMs }),
+      rateLimiter: (_kind, rate) => new MemoryRateLimiter(rate),
+    };
   }
   const broker = new RedisBroker({
     url: config.redisUrl,
     historyMaxLen: config.historyMaxLen,
+    idleTtlMs: config.roomIdleTtlMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,
     onError: throttle(30_000, (err) => onError(err, 'redis connection (ioredis retries; repeats muted for 30 s)')),
   });
@@ -59,7 +77,12 @@ export function createBackends(config: Config, onError: (err: unknown, during: s
     sweepMs: config.presenceSweepMs,
     onError,
   });
-  return { broker, presence };
+  return {
+    broker,
+    presence,
+    rooms: new RedisRoomStore({ redis: broker.client, keys: broker.keys, idleTtlMs: config.roomIdleTtlMs }),
+    rateLimiter: (kind, rate) => new RedisRateLimiter(broker.client, (key) => broker.keys.rateBucket(kind, key), rate),
+  };
 }
 
 export function buildApp(config: Config, backends?: Backends): ChatApp {
@@ -68,17 +91,28 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
     // Room messages are at most 4000 code points; leave room for JSON escaping.
     bodyLimit: LIMITS.maxFrameBytes,
     forceCloseConnections: true,
+    // A member id in a path is up to 128 characters, percent-encoded; longer params are refused below.
+    maxParamLength: 1200,
+    // Errors the router raises before any route (a too long or malformed URL) get the error envelope too.
+    frameworkErrors: (error, _request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : error.message;
+      (reply as FastifyReply).code(400).send({ error: { code: ErrorCode.badRequest, message } });
+    },
+    // request.ip is the client's address as forwarded by proxies we trust (the login limit keys on it).
+    trustProxy: config.trustProxy,
     // One log line per request costs more than the request at load-test rates.
     logController: new LogController({ disableRequestLogging: true }),
   });
   const metrics = createMetrics();
-  const { broker, presence } =
-    backends ?? createBackends(config, (err, during) => http.log.warn({ err, during }, 'background task failed'));
-  const auth = new Auth(config.jwtSecret, config.tokenTtlSeconds);
+  const chosen = backends ?? createBackends(config, (err, during) => http.log.warn({ err, during }, 'background task failed'));
+  const { broker, presence } = chosen;
+  const policy = new RoomPolicy(chosen.rooms);
+  const auth = new Auth(config, { log: http.log });
   const hub = new Hub();
-  const node = new ChatNode(hub, broker, presence, metrics, http.log, { maxRoomsPerConnection: config.maxRoomsPerConnection });
+  const node = new ChatNode(hub, broker, presence, policy, metrics, http.log, { maxRoomsPerConnection: config.maxRoomsPerConnection });
   const gateway = new Gateway(hub, node, auth, metrics, http.log, {
     nodeId: config.nodeId,
+    allowedOrigins: config.allowedOrigins,
     pingIntervalMs: config.pingIntervalMs,
     limits: {
       maxBufferedBytes: config.maxBufferedBytes,
@@ -98,8 +132,21 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
   });
 
   http.register(healthRoutes, { broker, metrics, isDraining: () => draining });
-  if (config.guestLogin) http.register(loginRoutes, { auth });
-  http.register(roomRoutes, { auth, broker, presence, node });
+  http.register(apiRoutes, {
+    auth,
+    policy,
+    broker,
+    presence,
+    node,
+    rooms: new Rooms(chosen.rooms, policy, broker, { maxRoomsPerUser: config.maxRoomsPerUser, maxInitialMembers: MAX_INITIAL_MEMBERS }),
+    writes: chosen.rateLimiter('write', { perSecond: config.rateHttpWritesPerSec, burst: config.rateHttpWritesBurst }),
+    logins: config.guestLogin ? chosen.rateLimiter('login', { perSecond: config.rateLoginPerSec, burst: config.rateLoginBurst }) : undefined,
+    allowedOrigins: config.allowedOrigins,
+    authConfig: {
+      guestLogin: config.guestLogin,
+      oidc: config.oidcClientId && config.authIssuer ? { issuer: config.authIssuer, clientId: config.oidcClientId, scope: config.oidcScope } : null,
+    },
+  });
   if (config.webRoot) {
     const root = resolve(config.webRoot);
     if (!existsSync(root)) throw new Error(`WEB_ROOT ${root} does not exist: build the web client first (npm run build)`);
@@ -118,7 +165,7 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
     node,
     hub,
     metrics,
-    backends: { broker, presence },
+    backends: chosen,
     async listen() {
       await presence.start();
       await http.listen({ port: config.port, host: config.host });

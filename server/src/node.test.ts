@@ -12,7 +12,17 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import type { Broker, BrokerEvent, Delivery, DeliveryHandler, HistoryPage, HistoryQuery, MessageDraft, StoredMessage } from './broker/broker.js';
+import type {
+  Broker,
+  BrokerEvent,
+  Delivery,
+  DeliveryHandler,
+  HistoryPage,
+  HistoryQuery,
+  MessageDraft,
+  StoredMessage,
+  UserDeliveryHandler,
+} from './broker/broker.js';
 import { until } from './broker/broker.contract.js';
 import { MemoryBroker } from './broker/memory.js';
 import { createMetrics } from './metrics.js';
@@ -21,6 +31,9 @@ import { MemoryPresence } from './presence/memory.js';
 import type { ChatMessage, PresenceFrame, ServerFrame, User } from './protocol.js';
 import type { Connection, Membership } from './realtime/connection.js';
 import { Hub } from './realtime/hub.js';
+import { MemoryRoomStore } from './rooms/memory.js';
+import { RoomPolicy } from './rooms/policy.js';
+import type { Identity } from './auth.js';
 
 /** The memory broker, with live deliveries held back until `release()`, and a hook before each history read. */
 class LaggingBroker implements Broker {
@@ -53,6 +66,18 @@ class LaggingBroker implements Broker {
   }
   subscribe(room: string): Promise<void> {
     return this.inner.subscribe(room);
+  }
+  onUserDelivery(handler: UserDeliveryHandler): void {
+    this.inner.onUserDelivery(handler);
+  }
+  subscribeUser(userId: string): Promise<void> {
+    return this.inner.subscribeUser(userId);
+  }
+  unsubscribeUser(userId: string): Promise<void> {
+    return this.inner.unsubscribeUser(userId);
+  }
+  publishToUser(userId: string, frame: string): Promise<void> {
+    return this.inner.publishToUser(userId, frame);
   }
   unsubscribe(room: string): Promise<void> {
     return this.inner.unsubscribe(room);
@@ -87,6 +112,10 @@ class FakeConnection {
     readonly id: string,
     readonly user: User,
   ) {}
+
+  get identity(): Identity {
+    return { user: this.user, expiresAt: Date.now() + 60_000, admin: false };
+  }
 
   send(frame: ServerFrame): boolean {
     return this.sendRaw(JSON.stringify(frame));
@@ -124,8 +153,9 @@ function setup() {
   const broker = new LaggingBroker(new MemoryBroker({ historyMaxLen: 1000 }));
   const hub = new Hub();
   const presence = new MemoryPresence(broker);
+  const policy = new RoomPolicy(new MemoryRoomStore(broker.inner, presence, { idleTtlMs: 0 }));
   const logs: string[] = [];
-  const node = new ChatNode(hub, broker, presence, createMetrics(), recordingLog(logs), { maxRoomsPerConnection: 10 });
+  const node = new ChatNode(hub, broker, presence, policy, createMetrics(), recordingLog(logs), { maxRoomsPerConnection: 10 });
   const connect = (id: string, name: string) => {
     const connection = new FakeConnection(id, { id: `u_${name}`, name });
     hub.add(connection.asConnection());

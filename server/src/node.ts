@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Broker, Delivery, StoredMessage } from './broker/broker.js';
 import { ChatError } from './errors.js';
+import type { RoomPolicy } from './rooms/policy.js';
+import { removedFrame } from './rooms/store.js';
 import type { Metrics } from './metrics.js';
 import { presenceFrame, type PresenceManager } from './presence/presence.js';
 import { ErrorCode, LIMITS, compareIds, type PresenceFrame, type TypingEvent, type User } from './protocol.js';
@@ -48,12 +50,20 @@ export class ChatNode {
     private readonly hub: Hub,
     private readonly broker: Broker,
     private readonly presence: PresenceManager,
+    private readonly policy: RoomPolicy,
     private readonly metrics: Metrics,
     private readonly log: FastifyBaseLogger,
     private readonly options: NodeOptions,
   ) {
     broker.onDelivery((delivery) => this.receive(delivery));
+    broker.onUserDelivery((userId, frame) => this.metrics.framesOut.inc(this.hub.sendToUser(userId, frame)));
     broker.on('resync', () => void this.resync());
+  }
+
+  /** A socket opened: its user's addressed frames now have a destination here. */
+  connect(connection: Connection): void {
+    if (!this.hub.add(connection)) return;
+    this.broker.subscribeUser(connection.user.id).catch((err) => this.brokerFailure(err, 'subscribe user'));
   }
 
   /**
@@ -74,13 +84,22 @@ export class ChatNode {
       connection.rooms.set(room, membership);
     }
     const current = membership;
+    const stillJoining = () => connection.rooms.get(room) === current && !connection.closed;
     try {
+      // Subscribed before the decision is read: a removal made after it arrives on the feed.
       await this.subscribe(room, connection);
+      await this.policy.authorize(connection.identity, room, 'read');
+      if (!stillJoining()) return;
       const users = await this.presence.join(room, { connectionId: connection.id, user: connection.user });
+      if (!stillJoining()) {
+        // Removed (or left) while joining: the presence entry just made must not stay behind.
+        await this.presence.leave(room, connection.id);
+        return;
+      }
       const feed = this.feeds.get(room);
       if (feed && !feed.users) feed.users = new Map(users.map((user) => [user.id, user]));
       const page = await this.broker.history(room, since === undefined ? { limit: LIMITS.defaultReplay } : { since });
-      if (connection.rooms.get(room) !== current || connection.closed) return; // left or closed meanwhile
+      if (!stillJoining()) return; // left, removed or closed meanwhile
       this.noteBaseline(room, page.messages.at(-1)?.id ?? since ?? '0-0');
       connection.send(
         ref === undefined
@@ -103,7 +122,8 @@ export class ChatNode {
       }
       current.replayedUpTo = lastSent;
     } catch (err) {
-      if (!rejoin && connection.rooms.get(room) === current) await this.removeMembership(connection, room);
+      const refused = err instanceof ChatError && (err.code === ErrorCode.forbidden || err.code === ErrorCode.notFound);
+      if ((!rejoin || refused) && connection.rooms.get(room) === current) await this.removeMembership(connection, room);
       else current.pending = null;
       throw this.brokerFailure(err, 'join');
     }
@@ -146,7 +166,23 @@ export class ChatNode {
 
   /** The socket is gone: leave every room (presence `left` goes out where it was the user's last connection). */
   async disconnect(connection: Connection): Promise<void> {
+    if (this.hub.remove(connection)) {
+      this.broker.unsubscribeUser(connection.user.id).catch((err) => this.brokerFailure(err, 'unsubscribe user'));
+    }
     await Promise.allSettled([...connection.rooms.keys()].map((room) => this.removeMembership(connection, room)));
+  }
+
+  /**
+   * A user was removed from the room: each of their local sockets in it gets
+   * the frame and leaves, whether joined or still joining. Arrives on the
+   * room's feed, so nothing published after the removal reaches them.
+   */
+  private evict(room: string, userId: string, frame: string): void {
+    for (const connection of [...this.hub.membersOf(room)]) {
+      if (connection.user.id !== userId) continue;
+      connection.sendRaw(frame);
+      void this.removeMembership(connection, room);
+    }
   }
 
   private async removeMembership(connection: Connection, room: string): Promise<void> {
@@ -194,6 +230,7 @@ export class ChatNode {
   }
 
   private dispatch(feed: RoomFeed, delivery: Delivery): void {
+    if (delivery.removed !== undefined) return this.evict(delivery.room, delivery.removed, delivery.frame);
     if (delivery.id !== undefined) {
       if (feed.lastId !== undefined && compareIds(delivery.id, feed.lastId) <= 0) return;
       feed.lastId = delivery.id;
@@ -221,6 +258,7 @@ export class ChatNode {
           const since = feed.lastId ?? feed.baseline ?? '0-0';
           const page = await this.broker.history(room, { since });
           for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });
+          await this.reauthorize(room);
           await this.resyncPresence(room, feed);
         } catch (err) {
           this.brokerFailure(err, 'resync');
@@ -232,6 +270,23 @@ export class ChatNode {
       }),
     );
     this.log.info({ rooms: this.feeds.size }, 'broker reconnected; rooms resynchronised');
+  }
+
+  /**
+   * Removals published during the gap were lost with the subscription (they
+   * are not in the log): ask the policy again for every local user of the room.
+   */
+  private async reauthorize(room: string): Promise<void> {
+    const byUser = new Map<string, Connection>();
+    for (const connection of this.hub.membersOf(room)) byUser.set(connection.user.id, connection);
+    for (const [userId, connection] of byUser) {
+      try {
+        await this.policy.authorize(connection.identity, room, 'read');
+      } catch (err) {
+        if (!(err instanceof ChatError) || err.code !== ErrorCode.forbidden) throw err;
+        this.evict(room, userId, removedFrame(room));
+      }
+    }
   }
 
   /**

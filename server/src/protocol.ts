@@ -169,6 +169,8 @@ export interface RemovedFrame {
 export interface AddedFrame {
   type: 'added';
   room: RoomInfo;
+  /** Who added the user. */
+  by: User;
 }
 export type ServerFrame =
   | WelcomeFrame
@@ -193,6 +195,8 @@ export interface RoomInfo {
   private: boolean;
   /** The caller's role; absent when the caller is not a member (a public room). */
   role?: Role;
+  /** Extension, for a DM: the other member's id. */
+  peer?: string;
 }
 /** `POST /api/rooms`, `POST /api/dm`. */
 export interface RoomResponse {
@@ -206,6 +210,11 @@ export interface CreateRoomRequest {
 export interface MemberEntry {
   id: string;
   role: Role;
+  /** Extension: the member's display name, when the server has seen it. */
+  name?: string;
+}
+export interface RoomsList {
+  rooms: RoomInfo[];
 }
 export interface MembersList {
   members: MemberEntry[];
@@ -237,31 +246,119 @@ export function normalizeText(text: string): string {
   return text.replace(EDGE_WHITE_SPACE, '');
 }
 
+/**
+ * The one text rule of messages, for sockets and HTTP alike: trimmed of
+ * Unicode white space, not blank, at most 4000 code points.
+ */
+export function validateText(
+  raw: unknown,
+): { ok: true; text: string } | { ok: false; code: typeof ErrorCode.badRequest | typeof ErrorCode.tooLarge; message: string } {
+  if (typeof raw !== 'string') return { ok: false, code: ErrorCode.badRequest, message: 'text must be a string' };
+  const text = normalizeText(raw);
+  if (text === '') return { ok: false, code: ErrorCode.badRequest, message: 'text is blank' };
+  if (codePointLength(text) > LIMITS.maxTextCodePoints) {
+    return { ok: false, code: ErrorCode.tooLarge, message: `text is longer than ${LIMITS.maxTextCodePoints} characters` };
+  }
+  return { ok: true, text };
+}
+
 export function codePointLength(text: string): number {
   let n = 0;
   for (const _ of text) n++;
   return n;
 }
 
-const CONTROL = /\p{Cc}/u;
+/**
+ * Characters a name may not contain, in the order they are checked, each with
+ * what the error calls it. Invisible and format characters (zero-width space,
+ * soft hyphen, bidi controls...) would let "alice\u200b" pose as "alice";
+ * the others cannot be displayed reliably.
+ */
+const FORBIDDEN_IN_NAME: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\p{Cc}/u, 'a control character'],
+  [/\p{Cs}/u, 'a lone surrogate'],
+  [/[\p{Cf}\p{Default_Ignorable_Code_Point}]/u, 'an invisible character'],
+  [/[\p{Zl}\p{Zp}]/u, 'a line or paragraph separator'],
+  [/\p{Co}/u, 'a private-use character'],
+  [/\p{Cn}/u, 'an unassigned character'],
+];
 
-/** Trims a login name and checks it; returns the name or an error message. */
+/**
+ * Emoji sequences legitimately use two invisible characters: U+FE0F (emoji
+ * presentation, which phone keyboards add to "❤️") and U+200D between emoji
+ * ("👩‍💻"). They are allowed there only, so that such names are not refused
+ * for an invisible character the user never typed. Skin tones (U+1F3FB..FF)
+ * may sit between the emoji and the joiner.
+ */
+const EMOJI_JOINER = /(\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}]?\u{FE0F}?)\u{200D}(?=\p{Extended_Pictographic})/gu;
+const EMOJI_PRESENTATION = /(\p{Extended_Pictographic})\u{FE0F}/gu;
+
+/** Scripts whose letters look alike: a name may use letters of one of them only. */
+const CONFUSABLE_SCRIPTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\p{Script=Latin}/u, 'Latin'],
+  [/\p{Script=Cyrillic}/u, 'Cyrillic'],
+  [/\p{Script=Greek}/u, 'Greek'],
+];
+
+/** `U+200B`: how errors name a character. */
+function codePointLabel(char: string): string {
+  return 'U+' + char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** What is wrong with the characters of an already trimmed and normalized name, if anything. */
+function nameCharacterProblem(name: string): string | undefined {
+  const outsideEmoji = name.replace(EMOJI_JOINER, '$1').replace(EMOJI_PRESENTATION, '$1');
+  for (const [pattern, what] of FORBIDDEN_IN_NAME) {
+    const found = pattern.exec(outsideEmoji);
+    if (found) return `name contains ${what} ${codePointLabel(found[0])}`;
+  }
+  const scripts = CONFUSABLE_SCRIPTS.filter(([pattern]) => pattern.test(name)).map(([, script]) => script);
+  if (scripts.length > 1) return `name mixes ${scripts.join(' and ')} letters (a look-alike character?)`;
+  return undefined;
+}
+
+/**
+ * Normalizes a name and checks it; returns the name or an error message.
+ * Used for every name the server accepts (guest login, token claims) and by
+ * the web client's login form. Trims Unicode white space and applies NFKC, so
+ * that "alice " and fullwidth "ａｌｉｃｅ" are both "alice"; then 1-32 code
+ * points, no control, invisible, separator, private-use, unassigned or lone
+ * surrogate character, and no mix of Latin, Cyrillic and Greek letters (the
+ * look-alikes of "аlice" with a Cyrillic а).
+ */
 export function validateName(raw: unknown): { ok: true; name: string } | { ok: false; message: string } {
   if (typeof raw !== 'string') return { ok: false, message: 'name must be a string' };
-  const name = normalizeText(raw);
+  // Trimmed again after NFKC, which turns some characters into a space and a mark (U+00A8 is " \u0308").
+  const name = normalizeText(normalizeText(raw).normalize('NFKC'));
   const length = codePointLength(name);
   if (length < 1) return { ok: false, message: 'name is blank' };
   if (length > LIMITS.maxNameCodePoints) return { ok: false, message: `name is longer than ${LIMITS.maxNameCodePoints} characters` };
-  if (CONTROL.test(name)) return { ok: false, message: 'name contains a control character' };
-  return { ok: true, name };
+  const problem = nameCharacterProblem(name);
+  return problem === undefined ? { ok: true, name } : { ok: false, message: problem };
+}
+
+/** User ids are opaque: 1-128 characters, none of them control, format or line-separator characters. */
+export const MAX_USER_ID_LENGTH = 128;
+const BAD_ID_CHARACTER = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+export function isUserId(id: unknown): id is string {
+  return typeof id === 'string' && id.length >= 1 && id.length <= MAX_USER_ID_LENGTH && !BAD_ID_CHARACTER.test(id);
 }
 
 export function isRoomName(room: unknown): room is string {
   return typeof room === 'string' && ROOM_PATTERN.test(room);
 }
 
+/** Each part of an id is an unsigned 64-bit integer, as in Redis. */
+const U64_MAX = '18446744073709551615';
+/** The largest message id there can be. */
+export const MAX_ID = `${U64_MAX}-${U64_MAX}`;
+
+/** A canonical id whose parts fit in 64 bits. */
 export function isMessageId(id: unknown): id is string {
-  return typeof id === 'string' && MESSAGE_ID_PATTERN.test(id);
+  if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id)) return false;
+  const dash = id.indexOf('-');
+  return compareDecimal(id.slice(0, dash), U64_MAX) <= 0 && compareDecimal(id.slice(dash + 1), U64_MAX) <= 0;
 }
 
 /**

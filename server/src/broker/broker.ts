@@ -12,9 +12,18 @@ export interface Delivery {
   id?: string;
   /** A connection that must not receive this frame (the one that caused it). */
   skip?: string;
+  /**
+   * A user removed from the room: only that user's sockets receive the
+   * frame, and leave the room. Travels on the room's channel, so it is
+   * ordered with the room's messages: nothing published after the removal
+   * reaches the removed user.
+   */
+  removed?: string;
 }
 
 export type DeliveryHandler = (delivery: Delivery) => void;
+/** A frame addressed to one user's sockets (see Broker.publishToUser). */
+export type UserDeliveryHandler = (userId: string, frame: string) => void;
 
 export interface MessageDraft {
   room: string;
@@ -62,6 +71,10 @@ export type BrokerEvent = 'up' | 'down' | 'resync';
  * - `publishEvent` is fire-and-forget pub/sub for ephemeral frames (typing):
  *   never stored, at most once.
  * - History keeps at least the configured number of recent messages per room.
+ * - A room's stored data expires after `idleTtlMs` without a write (0: never).
+ * - Addressed delivery: a frame published to a user reaches every process
+ *   subscribed to that user (at most once, never stored); a process
+ *   subscribes while it holds sockets of the user.
  * - When the backing store is unreachable every call rejects (never hangs).
  */
 export interface Broker {
@@ -72,6 +85,12 @@ export interface Broker {
 
   subscribe(room: string): Promise<void>;
   unsubscribe(room: string): Promise<void>;
+
+  /** Receives frames addressed to users this process subscribed to. Set once. */
+  onUserDelivery(handler: UserDeliveryHandler): void;
+  subscribeUser(userId: string): Promise<void>;
+  unsubscribeUser(userId: string): Promise<void>;
+  publishToUser(userId: string, frame: string): Promise<void>;
 
   publish(draft: MessageDraft): Promise<StoredMessage>;
   publishEvent(room: string, frame: string, skip?: string): Promise<void>;

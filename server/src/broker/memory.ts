@@ -10,6 +10,7 @@ import {
   type HistoryQuery,
   type MessageDraft,
   type StoredMessage,
+  type UserDeliveryHandler,
 } from './broker.js';
 import { trimBatch } from './history.js';
 
@@ -17,6 +18,15 @@ interface RoomLog {
   entries: StoredMessage[];
   /** Id of the newest message trimmed away, if any. */
   trimmedUpTo?: string;
+  /** Time of the last write (ms), for idle expiry. */
+  touchedAt: number;
+}
+
+export interface MemoryBrokerOptions {
+  historyMaxLen: number;
+  /** A room's history is dropped after this long without a message; 0 or absent: never. */
+  idleTtlMs?: number;
+  now?: () => number;
 }
 
 /**
@@ -25,12 +35,28 @@ interface RoomLog {
  */
 export class MemoryBroker implements Broker {
   private handler: DeliveryHandler = () => {};
+  private userHandler: UserDeliveryHandler = () => {};
   private readonly subscribed = new Set<string>();
+  private readonly users = new Set<string>();
   private readonly logs = new Map<string, RoomLog>();
   private lastMs = 0;
   private lastSeq = 0;
 
-  constructor(private readonly options: { historyMaxLen: number }) {}
+  private readonly pruner?: NodeJS.Timeout;
+
+  constructor(private readonly options: MemoryBrokerOptions) {
+    const ttl = options.idleTtlMs ?? 0;
+    if (ttl > 0) {
+      // Idle logs nobody reads again would stay forever: drop them now and then.
+      this.pruner = setInterval(() => this.prune(), Math.min(ttl, 3600_000));
+      this.pruner.unref();
+    }
+  }
+
+  /** Drops every log idle past the TTL. */
+  prune(): void {
+    for (const room of [...this.logs.keys()]) this.liveLog(room);
+  }
 
   onDelivery(handler: DeliveryHandler): void {
     this.handler = handler;
@@ -48,10 +74,40 @@ export class MemoryBroker implements Broker {
     this.subscribed.delete(room);
   }
 
+  onUserDelivery(handler: UserDeliveryHandler): void {
+    this.userHandler = handler;
+  }
+
+  async subscribeUser(userId: string): Promise<void> {
+    this.users.add(userId);
+  }
+
+  async unsubscribeUser(userId: string): Promise<void> {
+    this.users.delete(userId);
+  }
+
+  async publishToUser(userId: string, frame: string): Promise<void> {
+    if (!this.users.has(userId)) return;
+    queueMicrotask(() => {
+      if (this.users.has(userId)) this.userHandler(userId, frame);
+    });
+  }
+
+  /** The room store's removal of a member, on the room's feed (Redis publishes it from a script). */
+  deliverRemoval(room: string, userId: string, frame: string): void {
+    this.deliver({ room, frame, removed: userId });
+  }
+
+  /** True when the room has stored messages (not expired). */
+  hasHistory(room: string): boolean {
+    return this.liveLog(room) !== undefined;
+  }
+
   async publish(draft: MessageDraft): Promise<StoredMessage> {
     const id = this.nextId();
     const frame = messageFrame(draft.room, id, messageBody(draft));
     const log = this.logFor(draft.room);
+    log.touchedAt = this.now();
     log.entries.push({ id, frame });
     const drop = trimBatch(log.entries.length, this.options.historyMaxLen);
     if (drop > 0) log.trimmedUpTo = log.entries.splice(0, drop).at(-1)!.id;
@@ -64,7 +120,7 @@ export class MemoryBroker implements Broker {
   }
 
   async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
-    const log = this.logs.get(room);
+    const log = this.liveLog(room);
     if (!log) return { messages: [], truncated: false };
     let entries: StoredMessage[];
     let truncated = false;
@@ -85,13 +141,30 @@ export class MemoryBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pruner);
     this.subscribed.clear();
+    this.users.clear();
   }
 
   private logFor(room: string): RoomLog {
-    let log = this.logs.get(room);
-    if (!log) this.logs.set(room, (log = { entries: [] }));
+    let log = this.liveLog(room);
+    if (!log) this.logs.set(room, (log = { entries: [], touchedAt: this.now() }));
     return log;
+  }
+
+  /** The room's log, unless it sat idle past the TTL (then it is dropped, as Redis expires the stream). */
+  private liveLog(room: string): RoomLog | undefined {
+    const log = this.logs.get(room);
+    const ttl = this.options.idleTtlMs ?? 0;
+    if (log && ttl > 0 && this.now() - log.touchedAt >= ttl) {
+      this.logs.delete(room);
+      return undefined;
+    }
+    return log;
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
   }
 
   /** Ids in Redis's form: ms-seq, strictly increasing even if the clock steps back. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
-import { compareIds } from '../protocol.js';
+import { MAX_ID, compareIds } from '../protocol.js';
 import '../redis/commands.js';
 import { connectRedis, waitReady } from '../redis/connect.js';
 import { RedisKeys, decodePayload, encodeEvent } from '../redis/keys.js';
@@ -14,6 +14,7 @@ import {
   type HistoryQuery,
   type MessageDraft,
   type StoredMessage,
+  type UserDeliveryHandler,
 } from './broker.js';
 import { trimSlack } from './history.js';
 
@@ -23,10 +24,15 @@ import { trimSlack } from './history.js';
  * order. Trims in batches and remembers the newest trimmed id, which is what
  * `joined.truncated` is computed from.
  *
- * KEYS: log, trimmed. ARGV: channel, body, frame head, maxLen, slack.
+ * Every write refreshes the idle expiry of the room's keys (ARGV[6] ms; 0: never).
+ *
+ * KEYS: log, trimmed, meta, members, names. ARGV: channel, body, frame head, maxLen, slack, ttl.
  */
 const PUBLISH_SCRIPT = `
 local id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[2])
+if ARGV[6] ~= '0' then
+  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
+end
 local ms = string.sub(id, 1, string.find(id, '-', 1, true) - 1)
 redis.call('PUBLISH', ARGV[1], 'm' .. id .. '\\n' .. ARGV[3] .. id .. '","ts":' .. ms .. ',' .. ARGV[2])
 local max = tonumber(ARGV[4])
@@ -45,6 +51,8 @@ export interface RedisBrokerOptions {
   url: string;
   historyMaxLen: number;
   commandTimeoutMs: number;
+  /** A room's keys expire after this long without a write (ms); 0: never. */
+  idleTtlMs?: number;
   keyPrefix?: string;
   /** Connection errors (ioredis reconnects by itself); for logs and metrics. */
   onError?: (err: Error) => void;
@@ -61,15 +69,18 @@ export class RedisBroker implements Broker {
   private readonly sub: Redis;
   private readonly events = new EventEmitter();
   private handler: DeliveryHandler = () => {};
+  private userHandler: UserDeliveryHandler = () => {};
   /** Rooms the node wants; restored by hand after a reconnect (autoResubscribe is off). */
   private readonly wanted = new Set<string>();
+  /** Users whose addressed frames the node wants; restored likewise. */
+  private readonly wantedUsers = new Set<string>();
   private wasDown = false;
   private closed = false;
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.keys = new RedisKeys(options.keyPrefix);
     this.pub = connectRedis(options.url, { commandTimeout: options.commandTimeoutMs }) ;
-    this.pub.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('roomcastPublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
     this.sub = connectRedis(options.url, { autoResubscribe: false, commandTimeout: options.commandTimeoutMs });
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
     for (const redis of [this.pub, this.sub]) {
@@ -109,18 +120,46 @@ export class RedisBroker implements Broker {
     if (this.sub.status === 'ready') await this.sub.unsubscribe(this.keys.channel(room));
   }
 
+  onUserDelivery(handler: UserDeliveryHandler): void {
+    this.userHandler = handler;
+  }
+
+  async subscribeUser(userId: string): Promise<void> {
+    this.wantedUsers.add(userId);
+    try {
+      await this.sub.subscribe(this.keys.userChannel(userId));
+    } catch (err) {
+      this.wantedUsers.delete(userId);
+      throw err;
+    }
+  }
+
+  async unsubscribeUser(userId: string): Promise<void> {
+    this.wantedUsers.delete(userId);
+    if (this.sub.status === 'ready') await this.sub.unsubscribe(this.keys.userChannel(userId));
+  }
+
+  async publishToUser(userId: string, frame: string): Promise<void> {
+    await this.pub.publish(this.keys.userChannel(userId), frame);
+  }
+
   async publish(draft: MessageDraft): Promise<StoredMessage> {
     const body = messageBody(draft);
     const head = `{"type":"message","room":"${draft.room}","id":"`;
     const { historyMaxLen } = this.options;
+    const { room } = draft;
     const id = await this.pub.roomcastPublish(
-      this.keys.log(draft.room),
-      this.keys.trimmed(draft.room),
-      this.keys.channel(draft.room),
+      this.keys.log(room),
+      this.keys.trimmed(room),
+      this.keys.meta(room),
+      this.keys.members(room),
+      this.keys.names(room),
+      this.keys.channel(room),
       body,
       head,
       historyMaxLen,
       trimSlack(historyMaxLen),
+      this.options.idleTtlMs ?? 0,
     );
     return { id, frame: messageFrame(draft.room, id, body) };
   }
@@ -131,6 +170,9 @@ export class RedisBroker implements Broker {
 
   async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
     const log = this.keys.log(room);
+    // Nothing can be newer than the largest id (and Redis refuses an exclusive range from it).
+    if (query.since === MAX_ID) return { messages: [], truncated: false };
+    if (query.before === '0-0') return { messages: [], truncated: false };
     if (query.since !== undefined) {
       const results = await this.pub.multi().xrange(log, `(${query.since}`, '+').get(this.keys.trimmed(room)).exec();
       if (!results) throw new Error('history transaction aborted');
@@ -165,6 +207,11 @@ export class RedisBroker implements Broker {
   }
 
   private receive(channel: string, payload: string): void {
+    const userId = this.keys.userOf(channel);
+    if (userId !== undefined) {
+      if (this.wantedUsers.has(userId)) this.userHandler(userId, payload);
+      return;
+    }
     const room = this.keys.roomOf(channel);
     if (room === undefined || !this.wanted.has(room)) return;
     const delivery = decodePayload(room, payload);
@@ -191,6 +238,7 @@ export class RedisBroker implements Broker {
   private async restoreSubscriptions(): Promise<void> {
     try {
       const channels = [...this.wanted].map((room) => this.keys.channel(room));
+      for (const userId of this.wantedUsers) channels.push(this.keys.userChannel(userId));
       if (channels.length > 0) await this.sub.subscribe(...channels);
       await this.sub.ping();
       this.events.emit('up');

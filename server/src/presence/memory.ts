@@ -54,6 +54,11 @@ export class MemoryPresence implements PresenceManager {
     return [...(this.rooms.get(room)?.values() ?? [])].map((entry) => entry.user);
   }
 
+  /** True while anyone is present in the room. */
+  hasUsers(room: string): boolean {
+    return (this.rooms.get(room)?.size ?? 0) > 0;
+  }
+
   async start(): Promise<void> {}
 
   async close(): Promise<void> {

@@ -153,6 +153,9 @@ export class RedisPresence implements PresenceManager {
     if (members.size === 0) this.local.delete(room);
     try {
       await this.remove(room, '', [connectionId]);
+      // The node's room list names only rooms it has members in (the sweep of a dead node reads it).
+      // Checked when sent: a join that came meanwhile has re-added the room, and keeps it.
+      if (!this.local.has(room)) await this.redis.srem(this.keys.nodeRooms(this.options.nodeId), room);
     } catch (err) {
       let ids = this.departed.get(room);
       if (!ids) this.departed.set(room, (ids = new Set()));

@@ -1,8 +1,9 @@
-import type { Socket } from 'node:net';
+import type { Identity } from '../auth.js';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, type ErrorCode, type ServerFrame, type User } from '../protocol.js';
 import type { Corker } from './cork.js';
-import { writeFrame } from './direct-write.js';
+import { chooseWritePath, writeFrame, type WritePath } from './direct-write.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Delivery } from '../broker/broker.js';
 
@@ -34,23 +35,37 @@ export class Connection {
   closed = false;
   readonly messageBucket: TokenBucket;
   readonly frameBucket: TokenBucket;
-  private readonly raw: Socket | undefined;
+  /** The socket ws runs on: corked to coalesce writes, written to by broadcasts. */
+  private readonly raw: Duplex | undefined;
+  /** Decided once: plain TCP without compression may write straight to the descriptor. */
+  private readonly writePath: WritePath;
   /** Bytes a replay put in the buffer at once; not held against the reader until drained. */
   private burst = 0;
 
   constructor(
     readonly id: string,
-    readonly user: User,
-    readonly expiresAt: number,
+    /** Who the token says this is (user, expiry, admin, rooms), verified on upgrade. */
+    readonly identity: Identity,
     private readonly socket: WebSocket,
     private readonly corker: Corker,
     private readonly limits: ConnectionLimits,
     private readonly onSlow: (connection: Connection) => void,
+    raw?: Duplex,
   ) {
     this.messageBucket = new TokenBucket(limits.messages.perSecond, limits.messages.burst);
     this.frameBucket = new TokenBucket(limits.frames.perSecond, limits.frames.burst);
-    // ws keeps the net.Socket private; corking it is what batches writes within a tick.
-    this.raw = (socket as unknown as { _socket?: Socket })._socket;
+    // `raw`: the socket the server's 'upgrade' event gave handleUpgrade. Without
+    // it (the gateway before it passed one), ws's private `_socket`, the same object.
+    this.raw = raw ?? (socket as unknown as { _socket?: Duplex })._socket;
+    this.writePath = chooseWritePath(socket, this.raw);
+  }
+
+  get user(): User {
+    return this.identity.user;
+  }
+
+  get expiresAt(): number {
+    return this.identity.expiresAt;
   }
 
   /**
@@ -67,12 +82,11 @@ export class Connection {
 
   /**
    * The hot path of a broadcast: writes a WebSocket frame built once for all
-   * sockets (see framing.ts) straight to the TCP socket (see direct-write.ts).
+   * sockets (see framing.ts) by this socket's write path (see direct-write.ts).
    */
   sendFramed(frame: Buffer, payload: Buffer): boolean {
     if (!this.prepareWrite(false)) return false;
-    if (this.raw) writeFrame(this.raw, frame);
-    else this.socket.send(payload, { binary: false });
+    writeFrame(this.socket, this.raw, this.writePath, frame, payload);
     return true;
   }
 

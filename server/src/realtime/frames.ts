@@ -3,8 +3,8 @@ import type { TSchema } from '@sinclair/typebox';
 import {
   ErrorCode,
   LIMITS,
-  codePointLength,
-  normalizeText,
+  isMessageId,
+  validateText,
   type ClientFrame,
   type ClientFrameType,
 } from '../protocol.js';
@@ -52,12 +52,12 @@ export function parseClientFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary
   }
   const frame = value as ClientFrame;
   if (frame.type === 'send') {
-    const text = normalizeText(frame.text);
-    if (text === '') return fail(ErrorCode.badRequest, 'text is blank', ref);
-    if (codePointLength(text) > LIMITS.maxTextCodePoints) {
-      return fail(ErrorCode.tooLarge, `text is longer than ${LIMITS.maxTextCodePoints} characters`, ref);
-    }
-    frame.text = text;
+    const checked = validateText(frame.text);
+    if (!checked.ok) return fail(checked.code, checked.message, ref);
+    frame.text = checked.text;
+  }
+  if (frame.type === 'join' && frame.since !== undefined && !isMessageId(frame.since)) {
+    return fail(ErrorCode.badRequest, 'join: since must be a message id whose parts fit in 64 bits', ref);
   }
   return { ok: true, frame };
 }

@@ -3,11 +3,20 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import type { Auth } from '../auth.js';
+import type { Auth, Identity } from '../auth.js';
 import { ChatError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatNode } from '../node.js';
-import { CloseCode, ErrorCode, LIMITS, PROTOCOL_VERSION, type ClientFrame } from '../protocol.js';
+import { ORIGIN_REFUSED, originAllowed } from '../http/origin.js';
+import {
+  CloseCode,
+  ErrorCode,
+  LIMITS,
+  PROTOCOL_VERSION,
+  WS_SUBPROTOCOL,
+  WS_TOKEN_PROTOCOL_PREFIX,
+  type ClientFrame,
+} from '../protocol.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { Corker } from './cork.js';
 import { parseClientFrame } from './frames.js';
@@ -15,6 +24,8 @@ import type { Hub } from './hub.js';
 
 export interface GatewayOptions {
   nodeId: string;
+  /** See http/origin.ts; undefined: same origin only. */
+  allowedOrigins?: readonly string[];
   pingIntervalMs: number;
   limits: ConnectionLimits;
 }
@@ -45,7 +56,14 @@ export class Gateway {
     private readonly options: GatewayOptions,
   ) {
     // maxPayload closes an oversized frame's socket with 1009, as the contract says.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: LIMITS.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      // Select `roomcast`, never the protocol that carries the token.
+      handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+    });
     this.pingTimer = setInterval(() => this.pingAll(), options.pingIntervalMs);
     this.pingTimer.unref();
     this.expiryTimer = setInterval(() => this.closeExpired(), EXPIRY_CHECK_MS);
@@ -75,15 +93,20 @@ export class Gateway {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return this.refuse(socket, 404, ErrorCode.notFound, `no WebSocket endpoint at ${url.pathname}`);
     if (this.draining) return this.refuse(socket, 503, ErrorCode.unavailable, 'server is shutting down');
-    let identity;
+    if (!originAllowed(request.headers.origin, request.headers.host, this.options.allowedOrigins)) {
+      return this.refuse(socket, 403, ErrorCode.forbidden, ORIGIN_REFUSED);
+    }
+    const offered = upgradeToken(request, url);
+    if ('error' in offered) return this.refuse(socket, 400, ErrorCode.badRequest, offered.error);
+    let identity: Identity;
     try {
-      identity = await this.auth.verify(url.searchParams.get('token'));
+      identity = await this.auth.verify(offered.token);
     } catch (err) {
       const message = err instanceof ChatError ? err.message : 'invalid token';
       return this.refuse(socket, 401, ErrorCode.unauthorized, message);
     }
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws, identity.user, identity.expiresAt));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.open(ws, identity, socket));
   }
 
   private refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
@@ -91,11 +114,9 @@ export class Gateway {
     refuse(socket, status, code, message);
   }
 
-  private open(ws: WebSocket, user: Connection['user'], expiresAt: number): void {
-    const connection = new Connection(randomUUID(), user, expiresAt, ws, this.corker, this.options.limits, () =>
-      this.metrics.slowConsumers.inc(),
-    );
-    this.hub.add(connection);
+  private open(ws: WebSocket, identity: Identity, raw: Duplex): void {
+    const connection = new Connection(randomUUID(), identity, ws, this.corker, this.options.limits, () => this.metrics.slowConsumers.inc(), raw);
+    this.node.connect(connection);
     this.metrics.connections.inc();
 
     ws.on('message', (data: RawData, isBinary: boolean) => this.receive(connection, data as Buffer, isBinary));
@@ -103,12 +124,11 @@ export class Gateway {
     ws.on('error', (err) => this.log.debug({ err, connection: connection.id }, 'socket error'));
     ws.on('close', () => {
       connection.closed = true;
-      this.hub.remove(connection);
       this.metrics.connections.dec();
       void this.node.disconnect(connection);
     });
 
-    connection.send({ type: 'welcome', user, connectionId: connection.id, node: this.options.nodeId, protocol: PROTOCOL_VERSION });
+    connection.send({ type: 'welcome', user: identity.user, connectionId: connection.id, node: this.options.nodeId, protocol: PROTOCOL_VERSION });
   }
 
   private closeExpired(): void {
@@ -163,6 +183,21 @@ export class Gateway {
   }
 }
 
+/**
+ * The token of an upgrade: from the `roomcast.bearer.<JWT>` subprotocol
+ * (offered next to `roomcast`, which the server selects), else from the
+ * legacy `?token=` query parameter of v1.
+ */
+function upgradeToken(request: IncomingMessage, url: URL): { token: string | null } | { error: string } {
+  const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const bearer = offered.find((p) => p.startsWith(WS_TOKEN_PROTOCOL_PREFIX));
+  if (bearer === undefined) return { token: url.searchParams.get('token') };
+  if (!offered.includes(WS_SUBPROTOCOL)) {
+    return { error: `offer the "${WS_SUBPROTOCOL}" subprotocol next to the one carrying the token` };
+  }
+  return { token: bearer.slice(WS_TOKEN_PROTOCOL_PREFIX.length) };
+}
+
 /** Answers a refused upgrade with a plain HTTP response carrying the error envelope. */
 function refuse(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   if (socket.destroyed) return;
@@ -177,6 +212,6 @@ function refuse(socket: Duplex, status: number, code: ErrorCode, message: string
 }
 
 function httpReason(status: number): string {
-  const reasons: Record<number, string> = { 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+  const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
   return reasons[status] ?? 'Error';
 }

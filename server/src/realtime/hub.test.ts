@@ -14,7 +14,10 @@ class FakeConnection {
   readonly frames: Buffer[] = [];
   open = true;
 
-  constructor(readonly id: string) {}
+  constructor(
+    readonly id: string,
+    readonly user = { id: `u_${id}`, name: id },
+  ) {}
 
   sendRaw(data: Buffer | string): boolean {
     if (!this.open) return false;
@@ -45,6 +48,22 @@ function member(hub: Hub, room: string, id: string, pending: Delivery[] | null =
 const frame = (text: string) => `{"type":"message","room":"r","id":"1-0","ts":1,"user":{"id":"u","name":"u"},"text":"${text}"}`;
 
 describe('Hub', () => {
+  it('indexes connections by user: first and last local connection, addressed sends', () => {
+    const hub = new Hub();
+    const a1 = new FakeConnection('a1', { id: 'u_a', name: 'a' });
+    const a2 = new FakeConnection('a2', { id: 'u_a', name: 'a' });
+    const b = new FakeConnection('b1', { id: 'u_b', name: 'b' });
+    expect(hub.add(a1.asConnection())).toBe(true);
+    expect(hub.add(a2.asConnection())).toBe(false);
+    expect(hub.add(b.asConnection())).toBe(true);
+    expect(hub.sendToUser('u_a', '{"type":"added"}')).toBe(2);
+    expect([a1.sent, a2.sent, b.sent]).toEqual([['{"type":"added"}'], ['{"type":"added"}'], []]);
+    expect(hub.remove(a1.asConnection())).toBe(false);
+    expect(hub.remove(a1.asConnection())).toBe(false); // twice: no-op
+    expect(hub.remove(a2.asConnection())).toBe(true);
+    expect(hub.sendToUser('u_a', 'x')).toBe(0);
+  });
+
   it('serializes a delivery once: every member gets the same Buffer instance', () => {
     const hub = new Hub();
     const members = ['a', 'b', 'c', 'd'].map((id) => member(hub, 'r', id));

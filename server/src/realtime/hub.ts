@@ -3,20 +3,53 @@ import type { Connection } from './connection.js';
 import { textFrame } from './framing.js';
 import { compareIds } from '../protocol.js';
 
+const EMPTY: ReadonlySet<Connection> = new Set();
+
 /**
- * This process's connections, indexed by room. Fan-out happens here: a
+ * This process's connections, indexed by room and by user. Fan-out happens here: a
  * delivery is turned into one WebSocket frame and written to every local member.
  */
 export class Hub {
   readonly connections = new Map<string, Connection>();
   private readonly rooms = new Map<string, Set<Connection>>();
+  /** user id → that user's local connections (addressed delivery). */
+  private readonly users = new Map<string, Set<Connection>>();
 
-  add(connection: Connection): void {
+  /** Returns true when the connection is its user's first local one. */
+  add(connection: Connection): boolean {
     this.connections.set(connection.id, connection);
+    let own = this.users.get(connection.user.id);
+    const first = !own;
+    if (!own) this.users.set(connection.user.id, (own = new Set()));
+    own.add(connection);
+    return first;
   }
 
-  remove(connection: Connection): void {
-    this.connections.delete(connection.id);
+  /** Returns true when it was its user's last local connection. */
+  remove(connection: Connection): boolean {
+    if (!this.connections.delete(connection.id)) return false;
+    const own = this.users.get(connection.user.id);
+    own?.delete(connection);
+    if (own?.size !== 0) return false;
+    this.users.delete(connection.user.id);
+    return true;
+  }
+
+  /** The user's local connections. */
+  connectionsOf(userId: string): ReadonlySet<Connection> {
+    return this.users.get(userId) ?? EMPTY;
+  }
+
+  /** The room's local members. */
+  membersOf(room: string): ReadonlySet<Connection> {
+    return this.rooms.get(room) ?? EMPTY;
+  }
+
+  /** Sends a frame to every local socket of one user; returns how many got it. */
+  sendToUser(userId: string, frame: string): number {
+    let sent = 0;
+    for (const connection of this.connectionsOf(userId)) if (connection.sendRaw(frame)) sent++;
+    return sent;
   }
 
   /** Returns true when the connection is the room's first local member. */

@@ -23,4 +23,9 @@ export class TokenBucket {
     this.tokens = Math.max(0, this.tokens - 1);
     return true;
   }
+
+  /** True when the bucket has refilled completely (an idle key). */
+  isFull(now = performance.now()): boolean {
+    return this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000 >= this.burst;
+  }
 }

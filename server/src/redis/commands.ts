@@ -7,6 +7,11 @@ import type { ClientContext, Result } from 'ioredis';
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext> {
     roomcastPublish(log: string, trimmed: string, ...args: (string | number)[]): Result<string, Context>;
+    roomCreate(meta: string, members: string, names: string, log: string, users: string, ...args: string[]): Result<number, Context>;
+    roomDm(meta: string, members: string, names: string, ...args: string[]): Result<number, Context>;
+    roomSetRole(meta: string, members: string, ...args: string[]): Result<string, Context>;
+    roomRemove(meta: string, members: string, names: string, ...args: string[]): Result<number, Context>;
+    rateTake(bucket: string, perSecond: string, burst: string): Result<number, Context>;
     presenceJoin(pc: string, pu: string, ...args: string[]): Result<string[] | number, Context>;
     presenceRemove(pc: string, pu: string, ...args: string[]): Result<number, Context>;
     presenceBeat(nodes: string, nodeId: string): Result<number, Context>;

@@ -30,6 +30,34 @@ export class RedisKeys {
   presenceUsers(room: string): string {
     return `${this.prefix}:{${room}}:pu`;
   }
+  /** Room record: private (1/0), owner, dm ("a \t b"). */
+  meta(room: string): string {
+    return `${this.prefix}:{${room}}:meta`;
+  }
+  /** Member id → role. */
+  members(room: string): string {
+    return `${this.prefix}:{${room}}:members`;
+  }
+  /** Member id → display name, as last seen. */
+  names(room: string): string {
+    return `${this.prefix}:{${room}}:names`;
+  }
+  /** The rooms a user holds a role in: room → "role \t private \t peer". Its own slot. */
+  userRooms(userId: string): string {
+    return `${this.prefix}:user:{${userId}}:rooms`;
+  }
+  /** Rooms a user created within the idle-expiry window. */
+  userCreated(userId: string): string {
+    return `${this.prefix}:user:{${userId}}:created`;
+  }
+  /** Addressed delivery to one user's sockets, on whichever replicas hold them. */
+  userChannel(userId: string): string {
+    return `${this.prefix}:user:{${userId}}`;
+  }
+  /** A rate-limit bucket (kind: write, login). */
+  rateBucket(kind: string, key: string): string {
+    return `${this.prefix}:rl:${kind}:{${key}}`;
+  }
   /** Node id → last heartbeat (ms). */
   nodes(): string {
     return `${this.prefix}:nodes`;
@@ -45,6 +73,13 @@ export class RedisKeys {
     if (!channel.startsWith(head) || !channel.endsWith('}')) return undefined;
     return channel.slice(head.length, -1);
   }
+
+  /** User id from a user channel name; undefined for other channels. */
+  userOf(channel: string): string | undefined {
+    const head = `${this.prefix}:user:{`;
+    if (!channel.startsWith(head) || !channel.endsWith('}')) return undefined;
+    return channel.slice(head.length, -1);
+  }
 }
 
 /*
@@ -52,10 +87,17 @@ export class RedisKeys {
  *   m<id>\n<frame>     a stored chat message and its id
  *   e<skip>\n<frame>   an ephemeral frame (presence, typing); skip is a
  *                      connection id that must not receive it, or empty
+ *   r<user>\n<frame>   the user was removed from the room: only that user's
+ *                      sockets get the frame, then leave the room
  * The frame after the newline is sent to sockets untouched.
  */
 export function encodeEvent(frame: string, skip = ''): string {
   return `e${skip}\n${frame}`;
+}
+
+/** The payload of a removal (published by the room store's script). */
+export function encodeRemoval(userId: string, frame: string): string {
+  return `r${userId}\n${frame}`;
 }
 
 export function decodePayload(room: string, payload: string): Delivery | undefined {
@@ -68,6 +110,8 @@ export function decodePayload(room: string, payload: string): Delivery | undefin
       return { room, frame, id: meta };
     case 'e':
       return meta === '' ? { room, frame } : { room, frame, skip: meta };
+    case 'r':
+      return { room, frame, removed: meta };
     default:
       return undefined;
   }

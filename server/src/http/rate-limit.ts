@@ -1,0 +1,77 @@
+import type { Redis } from 'ioredis';
+import { TokenBucket } from '../realtime/rate-limit.js';
+
+/**
+ * A token bucket per key (a user id, a client address), for HTTP writes and
+ * the login: the same kind of limit sockets have, kept where every replica
+ * sees it when there is Redis, so N replicas do not mean N times the rate.
+ */
+export interface RateLimiter {
+  /** True when the key may act now (a token was taken). */
+  take(key: string): Promise<boolean>;
+}
+
+export interface Rate {
+  perSecond: number;
+  burst: number;
+}
+
+/** One process's buckets (the embedded mode). Full buckets are dropped, so idle keys cost nothing. */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(private readonly rate: Rate) {}
+
+  async take(key: string): Promise<boolean> {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= 10_000) this.prune();
+      this.buckets.set(key, (bucket = new TokenBucket(this.rate.perSecond, this.rate.burst)));
+    }
+    return bucket.take();
+  }
+
+  private prune(): void {
+    for (const [key, bucket] of this.buckets) if (bucket.isFull()) this.buckets.delete(key);
+  }
+}
+
+/**
+ * The bucket as a Redis hash (tokens, at), refilled on Redis's clock, one
+ * key per bucket (single-slot). It expires once it would be full again.
+ * KEYS: bucket. ARGV: perSecond, burst.
+ */
+const TAKE_SCRIPT = `
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = t[1] * 1000 + t[2] / 1000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+local ok = 0
+if tokens >= 1 - 1e-9 then
+  tokens = math.max(0, tokens - 1)
+  ok = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return ok
+`;
+
+export class RedisRateLimiter implements RateLimiter {
+  constructor(
+    private readonly redis: Redis,
+    /** Key of a bucket, e.g. `rc:rl:write:{user}`. */
+    private readonly keyOf: (key: string) => string,
+    private readonly rate: Rate,
+  ) {
+    const command: string = 'rateTake';
+    if (!(command in redis)) redis.defineCommand(command, { numberOfKeys: 1, lua: TAKE_SCRIPT });
+  }
+
+  async take(key: string): Promise<boolean> {
+    return (await this.redis.rateTake(this.keyOf(key), String(this.rate.perSecond), String(this.rate.burst))) === 1;
+  }
+}
