@@ -1,7 +1,15 @@
 import type { User } from '@roomcast/server/protocol';
 
-/** Who is in the room right now (kept current by presence diffs). */
-export function PresenceList({ room, users, me }: { room: string; users: readonly User[]; me: User }) {
+interface Props {
+  room: string;
+  users: readonly User[];
+  me: User;
+  /** Starts (or opens) a direct conversation with someone. */
+  onMessage?: (user: User) => void;
+}
+
+/** Who is in the room right now (kept current by presence diffs), each a click away from a DM. */
+export function PresenceList({ room, users, me, onMessage }: Props) {
   const sorted = [...users].sort((a, b) => (a.id === me.id ? -1 : b.id === me.id ? 1 : a.name.localeCompare(b.name)));
   return (
     <section className="presence" aria-labelledby="presence-title">
@@ -16,6 +24,11 @@ export function PresenceList({ room, users, me }: { room: string; users: readonl
             </span>
             <span className="user-name">{user.name}</span>
             {user.id === me.id && <span className="muted"> (you)</span>}
+            {user.id !== me.id && onMessage && (
+              <button type="button" className="icon-button dm-button" aria-label={`Message ${user.name}`} title={`Message ${user.name}`} onClick={() => onMessage(user)}>
+                <span aria-hidden="true">✉</span>
+              </button>
+            )}
           </li>
         ))}
       </ul>

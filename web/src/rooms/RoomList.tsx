@@ -1,19 +1,21 @@
 import { useState, type FormEvent } from 'react';
 import { isRoomName } from '@roomcast/server/protocol';
-import type { RoomState } from '../chat/state.js';
 import { normalizeRoomInput, roomHref } from './route.js';
+import type { SidebarEntry, SidebarSections } from './sections.js';
 
 interface Props {
-  rooms: readonly RoomState[];
+  sections: SidebarSections;
   activeRoom: string | null;
   onJoin: (room: string) => void;
   onLeave: (room: string) => void;
+  onCreatePrivate: () => void;
 }
 
-/** The rooms the user joined, with unread counts, and a field to join another. */
-export function RoomList({ rooms, activeRoom, onJoin, onLeave }: Props) {
+/** The user's rooms, then their direct messages, with unread counts; a field to join a public room. */
+export function RoomList({ sections, activeRoom, onJoin, onLeave, onCreatePrivate }: Props) {
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const openCount = [...sections.rooms, ...sections.dms].filter((e) => e.open).length;
 
   function join(event: FormEvent) {
     event.preventDefault();
@@ -27,33 +29,45 @@ export function RoomList({ rooms, activeRoom, onJoin, onLeave }: Props) {
     onJoin(room);
   }
 
+  const item = (entry: SidebarEntry, dm: boolean) => {
+    const active = entry.name === activeRoom;
+    // A public room is closed with ×; a private one stays listed while the user belongs to it (leave it from Members).
+    const closable = entry.open && !entry.private && openCount > 1;
+    return (
+      <li key={entry.name} className={active ? 'active' : undefined} data-private={entry.private || undefined}>
+        <a href={roomHref(entry.name)} aria-current={active ? 'page' : undefined} data-testid={dm ? 'dm-link' : 'room-link'}>
+          <span className="hash" aria-hidden="true">
+            {dm ? '@' : entry.private ? '🔒' : '#'}
+          </span>
+          <span className="room-name">{entry.label}</span>
+          {entry.private && !dm && <span className="visually-hidden">(private)</span>}
+          {entry.unread > 0 && (
+            <span className="unread" data-testid="unread" aria-label={`${entry.unread} unread`}>
+              {entry.unread > 99 ? '99+' : entry.unread}
+            </span>
+          )}
+        </a>
+        {closable && (
+          <button type="button" className="icon-button leave" aria-label={`Leave ${entry.name}`} title="Leave room" onClick={() => onLeave(entry.name)}>
+            ×
+          </button>
+        )}
+      </li>
+    );
+  };
+
   return (
-    <nav className="room-list" aria-label="Rooms">
-      <h2 className="section-title">Rooms</h2>
-      <ul>
-        {rooms.map((room) => {
-          const active = room.name === activeRoom;
-          return (
-            <li key={room.name} className={active ? 'active' : undefined}>
-              <a href={roomHref(room.name)} aria-current={active ? 'page' : undefined} data-testid="room-link">
-                <span className="hash" aria-hidden="true">
-                  #
-                </span>
-                <span className="room-name">{room.name}</span>
-                {room.unread > 0 && (
-                  <span className="unread" data-testid="unread" aria-label={`${room.unread} unread`}>
-                    {room.unread > 99 ? '99+' : room.unread}
-                  </span>
-                )}
-              </a>
-              {rooms.length > 1 && (
-                <button type="button" className="icon-button leave" aria-label={`Leave ${room.name}`} title="Leave room" onClick={() => onLeave(room.name)}>
-                  ×
-                </button>
-              )}
-            </li>
-          );
-        })}
+    <nav className="room-list" aria-label="Rooms and direct messages">
+      <div className="section-head">
+        <h2 className="section-title" id="rooms-title">
+          Rooms
+        </h2>
+        <button type="button" className="icon-button add" aria-label="New private room" title="New private room" onClick={onCreatePrivate}>
+          +
+        </button>
+      </div>
+      <ul aria-labelledby="rooms-title" data-testid="rooms">
+        {sections.rooms.map((entry) => item(entry, false))}
       </ul>
       <form className="join-form" onSubmit={join} noValidate>
         <label htmlFor="join-room">Join a room</label>
@@ -80,6 +94,16 @@ export function RoomList({ rooms, activeRoom, onJoin, onLeave }: Props) {
           </p>
         )}
       </form>
+      <h2 className="section-title dm-title" id="dms-title">
+        Direct messages
+      </h2>
+      {sections.dms.length > 0 ? (
+        <ul aria-labelledby="dms-title" data-testid="dms">
+          {sections.dms.map((entry) => item(entry, true))}
+        </ul>
+      ) : (
+        <p className="sidebar-hint">Start one from the people in a room.</p>
+      )}
     </nav>
   );
 }

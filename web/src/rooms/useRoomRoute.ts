@@ -35,4 +35,12 @@ export function useRoomRoute(state: ChatState, client: ChatClient): void {
     }
     client.openRoom(routed);
   }, [routed, signedIn, client]);
+
+  // The routed room was closed (left, refused, removed): the address follows the room shown instead.
+  const active = state.activeRoom;
+  useEffect(() => {
+    const snapshot = client.getSnapshot();
+    if (!signedIn || routed === null || snapshot.rooms[routed] || !active || active !== snapshot.activeRoom) return;
+    replaceRoute(active);
+  }, [routed, active, signedIn, client]);
 }
