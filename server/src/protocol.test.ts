@@ -100,6 +100,89 @@ describe('validateName', () => {
   it('refuses non-strings', () => {
     for (const name of [undefined, null, 42, ['alice'], { name: 'alice' }]) expect(validateName(name).ok).toBe(false);
   });
+
+  it('names the offending control character', () => {
+    expect(validateName('bell\u0007')).toEqual({ ok: false, message: 'name contains a control character U+0007' });
+  });
+
+  it('NFKC-normalizes, so fullwidth and compatibility forms are the plain name', () => {
+    expect(validateName('ａｌｉｃｅ')).toEqual({ ok: true, name: 'alice' });
+    expect(validateName('\ufb01ona')).toEqual({ ok: true, name: 'fiona' }); // the "ﬁ" ligature
+    expect(validateName('Ｂｏｂ\u3000')).toEqual({ ok: true, name: 'Bob' });
+    // Composed and decomposed é are one name.
+    expect(validateName('Zoe\u0301')).toEqual(validateName('Zo\u00e9'));
+    expect(validateName('Zoe\u0301')).toEqual({ ok: true, name: 'Zo\u00e9' });
+  });
+
+  it('counts the length after normalization', () => {
+    // U+FDFA is one code point that NFKC expands to 18.
+    expect(validateName('\ufdfa'.repeat(2))).toEqual({ ok: false, message: 'name is longer than 32 characters' });
+    expect(validateName('ａ'.repeat(32))).toEqual({ ok: true, name: 'a'.repeat(32) });
+  });
+
+  it('refuses invisible and format characters, naming the code point', () => {
+    const cases: Array<[string, string]> = [
+      ['alice\u200b', 'U+200B'], // zero-width space
+      ['al\u200cice', 'U+200C'], // zero-width non-joiner
+      ['ali\u200dce', 'U+200D'], // zero-width joiner outside an emoji sequence
+      ['alice\u2060', 'U+2060'], // word joiner
+      ['\ufeffalice', 'U+FEFF'], // byte order mark
+      ['al\u00adice', 'U+00AD'], // soft hyphen
+      ['alice\u202e', 'U+202E'], // right-to-left override
+      ['\u2066alice\u2069', 'U+2066'], // bidi isolates
+      ['alice\u061c', 'U+061C'], // Arabic letter mark
+      ['ali\u034fce', 'U+034F'], // combining grapheme joiner (default ignorable, not Cf)
+      ['x\u3164', 'U+1160'], // Hangul filler, which NFKC maps to U+1160, also ignorable
+      ['alice\ufe0f', 'U+FE0F'], // a variation selector after a letter
+      ['a\u{e0041}', 'U+E0041'], // a tag character
+    ];
+    for (const [name, code] of cases) {
+      expect(validateName(name), JSON.stringify(name)).toEqual({ ok: false, message: `name contains an invisible character ${code}` });
+    }
+  });
+
+  it('refuses interior line and paragraph separators, private use, lone surrogates and unassigned code points', () => {
+    expect(validateName('a\u2028b')).toEqual({ ok: false, message: 'name contains a line or paragraph separator U+2028' });
+    expect(validateName('a\u2029b')).toEqual({ ok: false, message: 'name contains a line or paragraph separator U+2029' });
+    expect(validateName('logo\ue000')).toEqual({ ok: false, message: 'name contains a private-use character U+E000' });
+    expect(validateName('x\u{f0000}')).toEqual({ ok: false, message: 'name contains a private-use character U+F0000' });
+    expect(validateName('a\ud800b')).toEqual({ ok: false, message: 'name contains a lone surrogate U+D800' });
+    expect(validateName('a\udc00')).toEqual({ ok: false, message: 'name contains a lone surrogate U+DC00' });
+    expect(validateName('a\u0378')).toEqual({ ok: false, message: 'name contains an unassigned character U+0378' });
+    expect(validateName('a\uffff')).toEqual({ ok: false, message: 'name contains an unassigned character U+FFFF' });
+  });
+
+  it('keeps interior runs of white space', () => {
+    expect(validateName(' Ann  Lee ')).toEqual({ ok: true, name: 'Ann  Lee' });
+  });
+
+  it('refuses a name mixing Latin with Cyrillic or Greek letters, and Cyrillic with Greek', () => {
+    const mixes: Array<[string, string]> = [
+      ['\u0430lice', 'Latin and Cyrillic'], // Cyrillic а
+      ['p\u0430ypal', 'Latin and Cyrillic'],
+      ['\u03bfscar', 'Latin and Greek'], // Greek ο
+      ['\u0391\u0430', 'Cyrillic and Greek'], // Greek Α, Cyrillic а
+      ['\u00b5alice', 'Latin and Greek'], // the micro sign is Greek μ after NFKC
+    ];
+    for (const [name, scripts] of mixes) {
+      expect(validateName(name), JSON.stringify(name)).toEqual({ ok: false, message: `name mixes ${scripts} letters (a look-alike character?)` });
+    }
+  });
+
+  it('accepts names in one script, with digits, punctuation and emoji', () => {
+    for (const name of ['Иван', 'Αλέξης', '山田 太郎', 'ali_42', 'O\u2019Brien', 'Zoë Z', 'محمد', 'Ivan 2']) {
+      expect(validateName(name), name).toEqual({ ok: true, name });
+    }
+  });
+
+  it('allows the invisible characters of emoji sequences, and nowhere else', () => {
+    // U+FE0F after an emoji (phone keyboards add it), U+200D between emoji, skin tones.
+    for (const name of ['\u2764\ufe0f Anna', '\u{1f469}\u200d\u{1f4bb} dev', '\u{1f468}\u{1f3fd}\u200d\u{1f680}', '\u{1f3f3}\ufe0f\u200d\u{1f308}']) {
+      expect(validateName(name), name).toEqual({ ok: true, name });
+    }
+    // A joiner after an emoji but before a letter is not an emoji sequence.
+    expect(validateName('\u{1f600}\u200dalice')).toEqual({ ok: false, message: 'name contains an invisible character U+200D' });
+  });
 });
 
 describe('text helpers', () => {
