@@ -13,6 +13,7 @@ import type {
   ServerFrame,
   WelcomeFrame,
 } from '../../src/protocol.js';
+import { WS_SUBPROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '../../src/protocol.js';
 
 export interface CloseInfo {
   code: number;
@@ -75,9 +76,14 @@ export class TestClient {
     ws.on('error', () => undefined);
   }
 
-  /** Opens a socket and waits for its welcome frame. */
-  static async connect(url: string, token: string, label = 'client', timeoutMs = 10_000): Promise<TestClient> {
-    const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
+  /**
+   * Opens a socket and waits for its welcome frame. The token goes in the URL
+   * (v1, legacy) unless `inProtocol`: then in the Sec-WebSocket-Protocol header.
+   */
+  static async connect(url: string, token: string, label = 'client', timeoutMs = 10_000, inProtocol = false): Promise<TestClient> {
+    const ws = inProtocol
+      ? new WebSocket(url, [WS_SUBPROTOCOL, WS_TOKEN_PROTOCOL_PREFIX + token])
+      : new WebSocket(`${url}?token=${encodeURIComponent(token)}`);
     const client = new TestClient(ws, label);
     const refused = new Promise<never>((_, reject) => {
       ws.once('unexpected-response', (_req, res) =>
@@ -92,10 +98,10 @@ export class TestClient {
   }
 
   /** Tries to open a socket that the server must refuse during the upgrade: the HTTP status and body. */
-  static refusal(url: string, token?: string, timeoutMs = 10_000): Promise<Refusal> {
+  static refusal(url: string, token?: string, timeoutMs = 10_000, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<Refusal> {
     const target = token === undefined ? url : `${url}?token=${encodeURIComponent(token)}`;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(target);
+      const ws = new WebSocket(target, options.protocols ?? [], { headers: options.headers });
       const timer = setTimeout(() => {
         ws.terminate();
         reject(new Error('no answer to the upgrade'));

@@ -10,8 +10,20 @@ export const FAST_PRESENCE = {
   PRESENCE_SWEEP_MS: '250',
 };
 
+/**
+ * Suites that log in or post over HTTP a lot (but do not test those limits:
+ * access.test.ts does, with the defaults) lift the per-address login and
+ * per-user HTTP write limits.
+ */
+export const LOOSE_HTTP_LIMITS = {
+  RATE_LOGIN_PER_SEC: '10000',
+  RATE_LOGIN_BURST: '10000',
+  RATE_HTTP_WRITES_PER_SEC: '10000',
+  RATE_HTTP_WRITES_BURST: '10000',
+};
+
 export function startTestCluster(env: Record<string, string> = {}, replicas = 3): Promise<Cluster> {
-  return startCluster({ replicas, env: { LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...env } });
+  return startCluster({ replicas, env: { LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...LOOSE_HTTP_LIMITS, ...env } });
 }
 
 /** What useTestCluster hands a test file: the running cluster, and the sockets to close. */

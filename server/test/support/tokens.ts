@@ -6,10 +6,12 @@ export interface MintOptions {
   name: string;
   /** Expiry, in seconds since the epoch. */
   exp: number;
+  /** Further claims (admin, rooms). */
+  claims?: Record<string, unknown>;
 }
 
-export function mintToken(secret: string, { sub, name, exp }: MintOptions): Promise<string> {
-  return new SignJWT({ name })
+export function mintToken(secret: string, { sub, name, exp, claims }: MintOptions): Promise<string> {
+  return new SignJWT({ ...claims, name })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(sub)
     .setIssuedAt()
