@@ -60,7 +60,7 @@ afterEach(() => {
 });
 
 describe('connecting', () => {
-  it('logs in, keeps the token for the tab and connects to /ws with it', async () => {
+  it('logs in, keeps the token for the tab and connects to /ws offering it as a subprotocol, not in the URL', async () => {
     const { client, store, fetchCalls } = setup({}, { loggedIn: false });
     expect(client.getSnapshot().session).toBeNull();
 
@@ -69,7 +69,8 @@ describe('connecting', () => {
     expect(fetchCalls[0]?.url).toBe('http://chat.test/api/login');
     expect(JSON.parse(String(fetchCalls[0]?.init?.body))).toEqual({ name: 'alice' });
     expect(JSON.parse(store.getItem('roomcast.session')!)).toEqual({ token: TOKEN, user: ALICE });
-    expect(FakeSocket.last.url).toBe(`ws://chat.test/ws?token=${encodeURIComponent(TOKEN)}`);
+    expect(FakeSocket.last.url).toBe('ws://chat.test/ws');
+    expect(FakeSocket.last.protocols).toEqual(['roomcast', `roomcast.bearer.${TOKEN}`]);
     expect(client.getSnapshot().connection).toEqual({ status: 'connecting', attempt: 0 });
 
     FakeSocket.last.welcome('n2');

@@ -2,6 +2,8 @@ import {
   CloseCode,
   ErrorCode,
   LIMITS,
+  WS_SUBPROTOCOL,
+  WS_TOKEN_PROTOCOL_PREFIX,
   codePointLength,
   compareIds,
   isRoomName,
@@ -370,7 +372,8 @@ export class ChatClient {
     }
     const generation = ++this.generation;
     let opened = false;
-    const socket = new this.options.WebSocket(`${this.options.wsBase}/ws?token=${encodeURIComponent(token)}`);
+    // The token rides in a subprotocol, not the URL (URLs end up in proxy logs); the server selects `roomcast`.
+    const socket = new this.options.WebSocket(`${this.options.wsBase}/ws`, [WS_SUBPROTOCOL, WS_TOKEN_PROTOCOL_PREFIX + token]);
     this.socket = socket;
     socket.onopen = () => {
       opened = true;

@@ -14,15 +14,21 @@ const TOKEN = fakeToken(Math.floor(Date.now() / 1000) + 3600);
 
 /** A server that speaks just enough of the contract; `dropFirst` closes the first socket after the join. */
 async function scriptedServer(options: { dropFirst?: boolean } = {}) {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  // Like the real server: select `roomcast`, never the protocol carrying the token.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (offered) => (offered.has('roomcast') ? 'roomcast' : false) });
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const history: ChatMessage[] = [{ type: 'message', room: 'lobby', id: '100-0', ts: 100, user: BOB, text: 'hello from history' }];
   const tokens: string[] = [];
+  const urls: string[] = [];
+  const protocols: string[] = [];
   const joins: ClientFrame[] = [];
   let sockets = 0;
   server.on('connection', (socket, request) => {
     const node = `n${++sockets}`;
-    tokens.push(new URL(request.url ?? '', 'http://x').searchParams.get('token') ?? '');
+    const offered = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    tokens.push(offered.find((p) => p.startsWith('roomcast.bearer.'))?.slice('roomcast.bearer.'.length) ?? '');
+    urls.push(request.url ?? '');
+    protocols.push(socket.protocol);
     const send = (frame: ServerFrame) => socket.send(JSON.stringify(frame));
     send({ type: 'welcome', user: ALICE, connectionId: `c${sockets}`, node });
     socket.on('message', (data) => {
@@ -42,7 +48,7 @@ async function scriptedServer(options: { dropFirst?: boolean } = {}) {
     });
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `ws://127.0.0.1:${port}`, server, tokens, joins };
+  return { url: `ws://127.0.0.1:${port}`, server, tokens, urls, protocols, joins };
 }
 
 /** Resolves when the client's state satisfies `predicate` (no sleeps: driven by change events). */
@@ -87,6 +93,8 @@ describe('ChatClient over a real WebSocket', () => {
 
     await until(client, (s) => s.connection.status === 'connected' && s.rooms.lobby?.messages.length === 1);
     expect(server.tokens).toEqual([TOKEN]);
+    expect(server.urls).toEqual(['/ws']);
+    expect(server.protocols).toEqual(['roomcast']);
 
     client.send('lobby', 'over the wire');
     const state = await until(client, (s) => s.rooms.lobby?.messages.length === 2);

@@ -13,7 +13,7 @@ export interface SocketLike {
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
-export type SocketConstructor = new (url: string) => SocketLike;
+export type SocketConstructor = new (url: string, protocols?: string[]) => SocketLike;
 
 /** Tells the client when the device goes on- or offline (the browser's `window`). */
 export interface NetworkEvents {

@@ -25,7 +25,10 @@ export class FakeSocket implements SocketLike {
   readonly sent: ClientFrame[] = [];
   closedByClient = false;
 
-  constructor(readonly url: string) {
+  constructor(
+    readonly url: string,
+    readonly protocols: string[] = [],
+  ) {
     FakeSocket.instances.push(this);
   }
 
