@@ -69,7 +69,7 @@ function printCluster(cluster: Cluster, workers: number, webRoot: string | undef
     `Roomcast is up: ${cluster.url}`,
     '',
     `  web    ${webRoot ? `${rel(webRoot)} served at /` : 'not built (npm run build -w web): / answers 404'}`,
-    `  nginx  ${cluster.url}  pid ${cluster.nginx.pid}  (${workers} workers; config and error.log in ${rel(path.join(cluster.dir, 'nginx'))})`,
+    `  nginx  ${cluster.url}  pid ${cluster.nginx.pid}  (${workers} workers; config, error.log and access.log in ${rel(path.join(cluster.dir, 'nginx'))})`,
     `  redis  ${cluster.redis.url}  pid ${cluster.redis.pid}  (append-only file in ${rel(cluster.redis.dataDir)})`,
     ...cluster.replicas.map((r) => `  ${r.nodeId.padEnd(5)}  ${r.url}  pid ${r.pid}`),
     '',

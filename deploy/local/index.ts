@@ -9,7 +9,7 @@
  */
 export { freePort, isPortFree, waitForPort } from './ports.js';
 export { startRedis, type RedisHandle, type RedisOptions } from './redis.js';
-export { redisCommand, type RespValue } from './resp.js';
+export { redisCommand, type CommandOptions, type RespValue } from './resp.js';
 export {
   startNginx,
   writeNginxConfig,

@@ -30,6 +30,7 @@ async function startUpstream(id: string): Promise<Upstream> {
         url: req.url,
         xForwardedFor: req.headers['x-forwarded-for'],
         xRealIp: req.headers['x-real-ip'],
+        host: req.headers.host,
         connection: req.headers.connection,
       }),
     );
@@ -108,6 +109,8 @@ describe('startNginx', () => {
     const { status, body } = await getJson(`${nginx.url}/api/login?x=1`);
     expect(status).toBe(200);
     expect(body).toMatchObject({ id: 'a', url: '/api/login?x=1', xForwardedFor: '127.0.0.1', xRealIp: '127.0.0.1' });
+    // The browser's Host, port included: the replicas compare it with the Origin header.
+    expect(body.host).toBe(`127.0.0.1:${nginx.port}`);
 
     // Health and metrics of the replicas are not for the public.
     for (const privatePath of ['/healthz', '/readyz', '/metrics']) {

@@ -15,6 +15,9 @@ export interface NginxHandle {
   port: number;
   url: string;
   pid: number;
+  /** nginx's error log and the access log (format `roomcast`), both in the run dir by default. */
+  errorLog: string;
+  accessLog: string;
   stop(): Promise<void>;
 }
 
@@ -29,6 +32,8 @@ export interface NginxOptions {
   workers?: number;
   /** Where the config, pid, logs and temp files go. Default: a new temp dir, removed by stop(). */
   runDir?: string;
+  /** The access log (format `roomcast`: paths, no query strings). Default: access.log in the run dir. */
+  accessLog?: string;
 }
 
 export const ROOMCAST_TEMPLATE = 'roomcast.conf.template';
@@ -48,6 +53,7 @@ export interface WrittenConfig {
   confPath: string;
   port: number;
   errorLog: string;
+  accessLog: string;
 }
 
 /**
@@ -78,10 +84,12 @@ export async function writeNginxConfig(opts: NginxOptions & { port: number; runD
     await chmod(webRoot, 0o755);
   }
 
+  const accessLog = path.resolve(runDir, opts.accessLog ?? 'access.log');
   const vars = {
     ROOMCAST_LISTEN: `127.0.0.1:${opts.port} reuseport`,
     ROOMCAST_UPSTREAM_SERVERS: upstreamServers(opts.upstreams),
     ROOMCAST_WEB_ROOT: webRoot,
+    ROOMCAST_ACCESS_LOG: accessLog,
     ROOMCAST_RUN_DIR: runDir,
     ROOMCAST_WORKERS: String(opts.workers ?? 1),
   };
@@ -92,7 +100,7 @@ export async function writeNginxConfig(opts: NginxOptions & { port: number; runD
   // nginx resolves `include roomcast.conf` relative to the directory of -c.
   await writeFile(path.join(runDir, 'roomcast.conf'), await render(ROOMCAST_TEMPLATE), { mode: 0o644 });
   await writeFile(confPath, await render(LOCAL_TEMPLATE), { mode: 0o644 });
-  return { runDir, confPath, port: opts.port, errorLog: path.join(runDir, 'error.log') };
+  return { runDir, confPath, port: opts.port, errorLog: path.join(runDir, 'error.log'), accessLog };
 }
 
 /** Started as root, nginx's workers run as nobody: every parent of `target` must let them through. */
@@ -180,6 +188,8 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     port,
     url: `http://127.0.0.1:${port}`,
     pid: proc.pid,
+    errorLog: config.errorLog,
+    accessLog: config.accessLog,
     async stop() {
       // SIGTERM is nginx's fast shutdown; SIGQUIT would wait up to an hour
       // for idle WebSockets to end.

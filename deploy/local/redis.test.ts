@@ -25,6 +25,18 @@ describe('startRedis', () => {
     expect(await redisCommand(redis.port, ['XLEN', 'room:general'])).toBe(1);
   });
 
+  it('with a password, refuses clients that do not AUTH and puts the password in its url', async () => {
+    const locked = await startRedis({ appendonly: false, password: 'p@ss/word' });
+    try {
+      expect(locked.url).toBe(`redis://:p%40ss%2Fword@127.0.0.1:${locked.port}`);
+      await expect(redisCommand(locked.port, ['PING'])).rejects.toThrow(/^NOAUTH/);
+      await expect(redisCommand(locked.port, ['PING'], 2000, { password: 'wrong' })).rejects.toThrow(/WRONGPASS/);
+      expect(await redisCommand(locked.port, ['PING'], 2000, { password: 'p@ss/word' })).toBe('PONG');
+    } finally {
+      await locked.stop();
+    }
+  });
+
   it('stop() frees the port and removes a data dir it made; stopping twice is harmless', async () => {
     const stopped = await startRedis({ appendonly: false });
     expect(existsSync(stopped.dataDir)).toBe(true);

@@ -27,6 +27,8 @@ export interface RedisOptions {
   dataDir?: string;
   /** Append-only file on (fsync every second), so a restart keeps the data. Default true. */
   appendonly?: boolean;
+  /** requirepass: clients must AUTH (the handle's url carries it). Default: none (loopback only). */
+  password?: string;
 }
 
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> {
@@ -45,13 +47,15 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
     // No RDB snapshots: the append-only file is the persistence we test.
     '--save', '',
     '--daemonize', 'no',
+    ...(opts.password === undefined ? [] : ['--requirepass', opts.password]),
   ];
+  const auth = { password: opts.password };
   const output = new OutputTail();
 
   const launch = async (): Promise<ManagedProcess> => {
     const proc = await spawnGroup(binary, args, { onOutput: (chunk) => output.append(chunk) });
     try {
-      await waitUntil(async () => (await redisCommand(port, ['PING'], 1000)) === 'PONG', {
+      await waitUntil(async () => (await redisCommand(port, ['PING'], 1000, auth)) === 'PONG', {
         what: `redis-server on port ${port} to answer PING`,
         abort: () =>
           proc.exitInfo && new Error(`redis-server ${describeExit(proc.exitInfo)} before it was ready:\n${output}`),
@@ -73,7 +77,10 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
 
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url:
+      opts.password === undefined
+        ? `redis://127.0.0.1:${port}`
+        : `redis://:${encodeURIComponent(opts.password)}@127.0.0.1:${port}`,
     get pid() {
       return proc.pid;
     },

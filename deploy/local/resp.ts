@@ -56,11 +56,25 @@ export function parseReply(buf: Buffer, start = 0): { value: RespValue | Error; 
   }
 }
 
-/** Sends one command to redis on 127.0.0.1:port; rejects on an error reply. */
-export function redisCommand(port: number, args: readonly string[], timeoutMs = 2000): Promise<RespValue> {
+export interface CommandOptions {
+  /** Sent as `AUTH password` first, on the same connection (a Redis with requirepass). */
+  password?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+/** Sends one command to redis on 127.0.0.1:port (after AUTH, with a password); rejects on an error reply. */
+export function redisCommand(
+  port: number,
+  args: readonly string[],
+  timeoutMs = 2000,
+  opts: CommandOptions = {},
+): Promise<RespValue> {
+  const commands = opts.password === undefined ? [args] : [['AUTH', opts.password], args];
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host: opts.host ?? '127.0.0.1', port });
     let buf = Buffer.alloc(0);
+    let replies = 0;
     const finish = (error: Error | undefined, value?: RespValue): void => {
       socket.destroy();
       if (error) reject(error);
@@ -68,14 +82,18 @@ export function redisCommand(port: number, args: readonly string[], timeoutMs = 
     };
     socket.setTimeout(timeoutMs, () => finish(new Error(`redis on port ${port} did not answer within ${timeoutMs} ms`)));
     socket.once('error', (error) => finish(error));
-    socket.once('connect', () => socket.write(encodeCommand(args)));
+    socket.once('connect', () => socket.write(commands.map(encodeCommand).join('')));
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
       try {
-        const reply = parseReply(buf);
-        if (!reply) return;
-        if (reply.value instanceof Error) finish(reply.value);
-        else finish(undefined, reply.value);
+        for (;;) {
+          const reply = parseReply(buf);
+          if (!reply) return;
+          buf = buf.subarray(reply.end);
+          replies++;
+          if (reply.value instanceof Error) return finish(reply.value);
+          if (replies === commands.length) return finish(undefined, reply.value);
+        }
       } catch (error) {
         finish(error as Error);
       }

@@ -37,6 +37,7 @@ describe('nginx templates', () => {
   it('roomcast.conf.template uses exactly the variables the Docker setup sets', async () => {
     const template = await readFile(path.join(nginxTemplateDir, ROOMCAST_TEMPLATE), 'utf8');
     expect(templateVariables(template).sort()).toEqual([
+      'ROOMCAST_ACCESS_LOG',
       'ROOMCAST_LISTEN',
       'ROOMCAST_UPSTREAM_SERVERS',
       'ROOMCAST_WEB_ROOT',

@@ -20,8 +20,17 @@ import { assembleStage, type AssembledStage } from './support/assemble.js';
 import { run, startChild, type Child } from './support/child.js';
 import { healthcheckCommand, readDockerfile } from './support/dockerfile.js';
 import { readManifests } from './support/k8s.js';
+import { chatServices, composeFile, interpolate, parseCompose } from './support/compose.js';
 
 const SECRET = 'image-test-secret-0123456789abcdef0123456789';
+const REDIS_PASSWORD = 'image-test-redis-password-0123456789abcdef';
+/** A replica's environment in docker-compose.yml, with .env's secrets filled in. */
+const composeEnv = Object.fromEntries(
+  Object.entries(chatServices(parseCompose(readFileSync(composeFile, 'utf8')))[0]?.[1].environment ?? {}).map(([k, v]) => [
+    k,
+    interpolate(v, { CHAT_JWT_SECRET: SECRET, REDIS_PASSWORD }),
+  ]),
+);
 const NODE_ID = 'image-n1';
 const dockerfile = readDockerfile(path.join(repoRoot, 'deploy/docker/Dockerfile'));
 const stage = dockerfile.stage('server');
@@ -99,7 +108,8 @@ describe('the server image, assembled from the Dockerfile', () => {
     await chmod(root, 0o755);
     image = await assembleStage(dockerfile, stage, root, { runEnv, built: { build } });
     redisDir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-image-redis-'));
-    redis = await startRedis({ dataDir: redisDir });
+    // Password-protected, as in docker compose and on Kubernetes.
+    redis = await startRedis({ dataDir: redisDir, password: REDIS_PASSWORD });
     port = await freePort();
     url = `http://127.0.0.1:${port}`;
   }, 240_000);
@@ -190,7 +200,11 @@ describe('the server image, assembled from the Dockerfile', () => {
 
   describe('started as the image starts it (as docker compose runs it)', () => {
     beforeAll(async () => {
-      server = await startServer(port, { NODE_ID, GUEST_LOGIN: 'true' });
+      // Compose's replica environment (REDIS_URL with the password, TRUST_PROXY...),
+      // pointed at this Redis, with the demo's guest login.
+      const redisUrl = composeEnv.REDIS_URL?.replace('@redis:6379', `@127.0.0.1:${redis.port}`) ?? '';
+      expect(redisUrl).toBe(`redis://:${REDIS_PASSWORD}@127.0.0.1:${redis.port}`);
+      server = await startServer(port, { ...composeEnv, REDIS_URL: redisUrl, LOG_LEVEL: 'warn', NODE_ID, GUEST_LOGIN: 'true' });
     }, 60_000);
 
     it("passes the image's own HEALTHCHECK command", async () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, nginxTemplateDir, renderTemplate, repoRoot, writeNginxConfig } from '@roomcast/deploy/local';
 import { run } from './support/child.js';
 import { composeFile, parseCompose, type ComposeService } from './support/compose.js';
+import { accessLogProblems, activeAccessLogs, logFormat, parseDirectives } from './support/nginx-logging.js';
 
 const compose = parseCompose(readFileSync(composeFile, 'utf8'));
 const nginx = compose.services.nginx as ComposeService;
@@ -114,6 +115,13 @@ describe('the nginx template compose mounts', () => {
         .join('[\\s\\S]*?');
       expect(new RegExp(`^${pattern}$`).test(rendered)).toBe(true);
     });
+
+    it('logs requests in the roomcast format only: paths, never query strings', async () => {
+      const files = [await readFile(path.join(runDir, 'nginx.conf'), 'utf8'), await readFile(path.join(runDir, 'roomcast.conf'), 'utf8')];
+      expect(accessLogProblems(files)).toEqual([]);
+      expect(logFormat(files, 'roomcast')).toContain('$uri');
+      expect(activeAccessLogs(files)).toEqual([{ file: path.join(runDir, 'access.log'), format: 'roomcast', blocks: ['server'] }]);
+    });
   });
 
   describe('rendered as the official nginx image does it, inside the web image’s nginx.conf', () => {
@@ -129,6 +137,8 @@ describe('the nginx template compose mounts', () => {
       const renderEnv = {
         ...env,
         ROOMCAST_UPSTREAM_SERVERS: (env.ROOMCAST_UPSTREAM_SERVERS ?? '').replace(/chat-\d+:3000/g, () => `127.0.0.1:${port++}`),
+        // `nginx -t` opens the log files: the access log too goes to the temp dir.
+        ROOMCAST_ACCESS_LOG: path.join(dir, 'access.log'),
       };
       rendered = await envsubstLikeTheImage(template, renderEnv);
       // The image's entrypoint writes templates/X.conf.template to conf.d/X.conf.
@@ -168,7 +178,22 @@ describe('the nginx template compose mounts', () => {
           .filter(([name]) => name.startsWith('ROOMCAST_'))
           .map(([name, value]) => [name, name === 'ROOMCAST_UPSTREAM_SERVERS' ? value.replace(/chat-\d+:3000/g, () => `127.0.0.1:${port.n++}`) : value]),
       );
+      vars.ROOMCAST_ACCESS_LOG = path.join(dir, 'access.log');
       expect(renderTemplate(template, vars)).toBe(rendered);
+    });
+
+    it('logs requests in the roomcast format only, to the file the image sends to stdout', async () => {
+      const files = [await readFile(path.join(dir, 'nginx.conf'), 'utf8'), rendered];
+      expect(accessLogProblems(files)).toEqual([]);
+      expect(logFormat(files, 'roomcast')).toContain('$uri');
+      expect(activeAccessLogs(files)).toEqual([{ file: path.join(dir, 'access.log'), format: 'roomcast', blocks: ['server'] }]);
+      // The official nginx image links this file to /dev/stdout.
+      expect(env.ROOMCAST_ACCESS_LOG).toBe('/var/log/nginx/access.log');
+    });
+
+    it('passes the Host the browser sent, port included, to the replicas', () => {
+      const hosts = parseDirectives(rendered).filter((d) => d.name === 'proxy_set_header' && d.args[0]?.toLowerCase() === 'host');
+      expect(hosts.map((d) => d.args[1])).toEqual(['$http_host']);
     });
 
     it('passes nginx -t', async () => {
@@ -177,5 +202,36 @@ describe('the nginx template compose mounts', () => {
       expect(result.output).toContain('test is successful');
       expect(result.code, result.output).toBe(0);
     });
+  });
+});
+
+describe('the access log rules (checked against configs that break them)', () => {
+  const top = 'http { access_log off; include roomcast.conf; }';
+
+  it('accepts a path-only format and refuses every variable that carries a query string or a credential', () => {
+    expect(accessLogProblems([top, "log_format ok '$request_method $uri $status'; server { access_log /l ok; }"])).toEqual([]);
+    for (const variable of ['$request', '$request_uri', '$args', '$query_string', '$arg_token', '$http_referer', '$http_sec_websocket_protocol', '${request_uri}']) {
+      const problems = accessLogProblems([top, `log_format leak '$uri ' "${variable}"; server { access_log /l leak; }`]);
+      expect(problems, variable).toEqual([`log_format leak uses ${variable.replace(/[{}]/g, '')}`]);
+    }
+  });
+
+  it('refuses an access log without our format (nginx would use combined), and a top level without access_log', () => {
+    expect(accessLogProblems([top, 'server { access_log /l; }'])).toEqual([
+      'access_log /l has no format: nginx uses combined (the request line)',
+    ]);
+    expect(accessLogProblems([top, 'server { access_log /l combined; }'])).toEqual([
+      'access_log /l uses format combined, which is not defined here',
+    ]);
+    expect(accessLogProblems(['http { include roomcast.conf; }', "log_format ok '$uri'; server { access_log /l ok; }"])).toEqual([
+      'the http block sets no access_log: nginx would log in combined format by default',
+    ]);
+  });
+
+  it('reads nginx syntax: comments, quotes and blocks', () => {
+    expect(parseDirectives("# log_format x '$request';\nhttp { a 'b;c' \"d\" ; server { listen 80; } }")).toEqual([
+      { name: 'a', args: ['b;c', 'd'], blocks: ['http'] },
+      { name: 'listen', args: ['80'], blocks: ['http', 'server'] },
+    ]);
   });
 });

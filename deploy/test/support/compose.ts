@@ -30,7 +30,7 @@ export interface ComposeService {
   environment?: Record<string, string>;
   healthcheck?: Healthcheck;
   depends_on?: Record<string, { condition: string }> | string[];
-  ports?: Array<{ published: number | string; target: number } | string>;
+  ports?: Array<{ published: number | string; target: number; host_ip?: string } | string>;
   volumes?: string[];
   restart?: string;
   stop_grace_period?: string;
@@ -43,13 +43,17 @@ export interface ComposeConfig {
 
 /**
  * Runs `docker-compose config` with only `vars` in its environment and an
- * empty env file, so a developer's own .env or shell cannot change the result.
+ * env file holding `envFileText` (empty by default), so a developer's own
+ * .env or shell cannot change the result.
  */
-export async function composeConfig(vars: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export async function composeConfig(
+  vars: Record<string, string>,
+  envFileText = '',
+): Promise<{ code: number | null; output: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-compose-'));
   try {
-    const envFile = path.join(dir, 'empty.env');
-    await writeFile(envFile, '');
+    const envFile = path.join(dir, 'test.env');
+    await writeFile(envFile, envFileText);
     return await run(composeBinary, ['-f', composeFile, '--env-file', envFile, 'config'], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars },
@@ -74,4 +78,36 @@ export function durationSeconds(value: string): number {
 /** The chat replicas: services named chat-<n>. */
 export function chatServices(config: ComposeConfig): Array<[string, ComposeService]> {
   return Object.entries(config.services).filter(([name]) => /^chat-\d+$/.test(name));
+}
+
+/**
+ * Compose's interpolation of one value: `${VAR}`, `${VAR:-default}`,
+ * `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`, `$VAR` and `$$`.
+ * Throws with the message where compose refuses to start.
+ */
+export function interpolate(value: string, vars: Readonly<Record<string, string>>): string {
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (match, name?: string, colon?: string, op?: string, word?: string, bare?: string) => {
+      if (match === '$$') return '$';
+      if (bare !== undefined) return vars[bare] ?? '';
+      const current = vars[name ?? ''];
+      const missing = current === undefined || (colon === ':' && current === '');
+      if (!missing || op === undefined) return current ?? '';
+      if (op === '-') return word ?? '';
+      throw new Error(`${name}: ${word}`);
+    },
+  );
+}
+
+/** A port mapping as `docker-compose config` prints it (short or long syntax). */
+export function publishedPort(port: { published: number | string; target: number; host_ip?: string } | string): {
+  hostIp: string | undefined;
+  published: number;
+  target: number;
+} {
+  if (typeof port !== 'string') return { hostIp: port.host_ip, published: Number(port.published), target: port.target };
+  const match = /^(?:(.+):)?(\d+):(\d+)(?:\/\w+)?$/.exec(port);
+  if (!match) throw new Error(`unexpected port mapping ${port}`);
+  return { hostIp: match[1], published: Number(match[2]), target: Number(match[3]) };
 }

@@ -17,6 +17,7 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import type { IContainer } from 'kubernetes-models/v1/Container';
 import { run } from './child.js';
 
 export const k8sDir = path.join(repoRoot, 'deploy/k8s');
@@ -105,4 +106,51 @@ export async function typecheckManifests(items: Located[]): Promise<{ code: numb
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Kubernetes' `$(NAME)` expansion in env values, command and args: a defined
+ * name is replaced, `$$` is a literal `$`, anything else stays as written.
+ */
+export function expandK8s(text: string, env: Readonly<Record<string, string>>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
+    if (name === undefined) return '$';
+    return env[name] ?? match;
+  });
+}
+
+export interface EnvSources {
+  configMaps?: Record<string, Record<string, string>>;
+  secrets?: Record<string, Record<string, string>>;
+  /** fieldRef paths, e.g. metadata.name. */
+  fields?: Record<string, string>;
+}
+
+/**
+ * The environment a container's process sees, as the kubelet builds it:
+ * envFrom first, then env in order, each value expanded against what is
+ * defined before it. Throws on a reference to a missing ConfigMap, Secret or key.
+ */
+export function containerEnv(container: IContainer, sources: EnvSources): Record<string, string> {
+  const env: Record<string, string> = {};
+  const lookup = (kind: 'configMaps' | 'secrets', name: string, key?: string): Record<string, string> | string => {
+    const object = sources[kind]?.[name];
+    if (!object) throw new Error(`${kind} ${name} is not provided`);
+    if (key === undefined) return object;
+    const value = object[key];
+    if (value === undefined) throw new Error(`${kind} ${name} has no key ${key}`);
+    return value;
+  };
+  for (const from of container.envFrom ?? []) {
+    if (from.configMapRef) Object.assign(env, lookup('configMaps', from.configMapRef.name ?? ''));
+    if (from.secretRef) Object.assign(env, lookup('secrets', from.secretRef.name ?? ''));
+  }
+  for (const variable of container.env ?? []) {
+    const from = variable.valueFrom;
+    if (from?.secretKeyRef) env[variable.name] = lookup('secrets', from.secretKeyRef.name ?? '', from.secretKeyRef.key) as string;
+    else if (from?.configMapKeyRef) env[variable.name] = lookup('configMaps', from.configMapKeyRef.name ?? '', from.configMapKeyRef.key) as string;
+    else if (from?.fieldRef) env[variable.name] = sources.fields?.[from.fieldRef.fieldPath] ?? '';
+    else env[variable.name] = expandK8s(variable.value ?? '', env);
+  }
+  return env;
 }

@@ -17,3 +17,9 @@ export function serverEnvVariables(): Set<string> {
   names.delete('');
   return names;
 }
+
+/** What the server's own loadConfig makes of an environment (it throws on a setting it refuses). */
+export async function loadServerConfig(env: Record<string, string>): Promise<import('../../../server/src/config.js').Config> {
+  const { loadConfig } = await import('../../../server/src/config.js');
+  return loadConfig(env);
+}
