@@ -109,7 +109,7 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
   const policy = new RoomPolicy(chosen.rooms);
   const auth = new Auth(config, { log: http.log });
   const hub = new Hub();
-  const node = new ChatNode(hub, broker, presence, policy, metrics, http.log, { maxRoomsPerConnection: config.maxRoomsPerConnection });
+  const node = new ChatNode(hub, broker, presence, policy, chosen.rooms, metrics, http.log, { maxRoomsPerConnection: config.maxRoomsPerConnection });
   const gateway = new Gateway(hub, node, auth, metrics, http.log, {
     nodeId: config.nodeId,
     allowedOrigins: config.allowedOrigins,

@@ -153,9 +153,10 @@ function setup() {
   const broker = new LaggingBroker(new MemoryBroker({ historyMaxLen: 1000 }));
   const hub = new Hub();
   const presence = new MemoryPresence(broker);
-  const policy = new RoomPolicy(new MemoryRoomStore(broker.inner, presence, { idleTtlMs: 0 }));
+  const store = new MemoryRoomStore(broker.inner, presence, { idleTtlMs: 0 });
+  const policy = new RoomPolicy(store);
   const logs: string[] = [];
-  const node = new ChatNode(hub, broker, presence, policy, createMetrics(), recordingLog(logs), { maxRoomsPerConnection: 10 });
+  const node = new ChatNode(hub, broker, presence, policy, store, createMetrics(), recordingLog(logs), { maxRoomsPerConnection: 10 });
   const connect = (id: string, name: string) => {
     const connection = new FakeConnection(id, { id: `u_${name}`, name });
     hub.add(connection.asConnection());

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Broker, Delivery, StoredMessage } from './broker/broker.js';
 import { ChatError } from './errors.js';
 import type { RoomPolicy } from './rooms/policy.js';
-import { removedFrame } from './rooms/store.js';
+import { removedFrame, type RoomStore } from './rooms/store.js';
 import type { Metrics } from './metrics.js';
 import { presenceFrame, type PresenceManager } from './presence/presence.js';
 import { ErrorCode, LIMITS, compareIds, type PresenceFrame, type TypingEvent, type User } from './protocol.js';
@@ -51,6 +51,7 @@ export class ChatNode {
     private readonly broker: Broker,
     private readonly presence: PresenceManager,
     private readonly policy: RoomPolicy,
+    private readonly rooms: RoomStore,
     private readonly metrics: Metrics,
     private readonly log: FastifyBaseLogger,
     private readonly options: NodeOptions,
@@ -88,8 +89,10 @@ export class ChatNode {
     try {
       // Subscribed before the decision is read: a removal made after it arrives on the feed.
       await this.subscribe(room, connection);
-      await this.policy.authorize(connection.identity, room, 'read');
+      const access = await this.policy.authorize(connection.identity, room, 'read');
       if (!stillJoining()) return;
+      // Members' names, for member lists (a hint: not worth failing the join for).
+      if (access.role !== null) this.rooms.rememberName(room, connection.user).catch((err) => this.brokerFailure(err, 'remember name'));
       const users = await this.presence.join(room, { connectionId: connection.id, user: connection.user });
       if (!stillJoining()) {
         // Removed (or left) while joining: the presence entry just made must not stay behind.

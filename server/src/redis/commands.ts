@@ -9,7 +9,8 @@ declare module 'ioredis' {
     roomcastPublish(log: string, trimmed: string, ...args: (string | number)[]): Result<string, Context>;
     roomCreate(meta: string, members: string, names: string, log: string, users: string, ...args: string[]): Result<number, Context>;
     roomDm(meta: string, members: string, names: string, ...args: string[]): Result<number, Context>;
-    roomSetRole(meta: string, members: string, ...args: string[]): Result<string, Context>;
+    roomSetRole(meta: string, members: string, names: string, ...args: string[]): Result<string, Context>;
+    roomName(meta: string, members: string, names: string, ...args: string[]): Result<number, Context>;
     roomRemove(meta: string, members: string, names: string, ...args: string[]): Result<number, Context>;
     rateTake(bucket: string, perSecond: string, burst: string): Result<number, Context>;
     presenceJoin(pc: string, pu: string, ...args: string[]): Result<string[] | number, Context>;

@@ -51,7 +51,7 @@ return created
 `;
 
 /**
- * KEYS: meta, members. ARGV: id, role, ttl. Returns the previous role, ''
+ * KEYS: meta, members, names. ARGV: id, role, ttl. Returns the previous role, ''
  * when added now, 'none' when the room has no record. The owner's role is
  * never changed here: the script refuses it atomically ('owner').
  */
@@ -60,8 +60,16 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 'none' end
 local previous = redis.call('HGET', KEYS[2], ARGV[1])
 if previous == 'owner' then return 'owner' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-touch(ARGV[3], KEYS[1], KEYS[2])
+touch(ARGV[3], KEYS[1], KEYS[2], KEYS[3])
 return previous or ''
+`;
+
+/** KEYS: meta, members, names. ARGV: id, name, ttl. Only for a room with a record (no key without expiry). */
+const NAME_SCRIPT = `${EXPIRE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+touch(ARGV[3], KEYS[1], KEYS[2], KEYS[3])
+return 1
 `;
 
 /**
@@ -96,7 +104,8 @@ export class RedisRoomStore implements RoomStore {
     };
     define('roomCreate', 5, CREATE_SCRIPT);
     define('roomDm', 3, DM_SCRIPT);
-    define('roomSetRole', 2, SET_ROLE_SCRIPT);
+    define('roomSetRole', 3, SET_ROLE_SCRIPT);
+    define('roomName', 3, NAME_SCRIPT);
     define('roomRemove', 3, REMOVE_SCRIPT);
   }
 
@@ -137,7 +146,14 @@ export class RedisRoomStore implements RoomStore {
   }
 
   async setRole(room: string, userId: string, role: Role): Promise<Role | null> {
-    const previous = await this.redis.roomSetRole(this.keys.meta(room), this.keys.members(room), userId, role, String(this.options.idleTtlMs));
+    const previous = await this.redis.roomSetRole(
+      this.keys.meta(room),
+      this.keys.members(room),
+      this.keys.names(room),
+      userId,
+      role,
+      String(this.options.idleTtlMs),
+    );
     if (previous === 'none') throw new Error(`room ${room} has no record`);
     if (previous === 'owner') return 'owner';
     const meta = await this.redis.hmget(this.keys.meta(room), 'private', 'dm');
@@ -167,7 +183,7 @@ export class RedisRoomStore implements RoomStore {
   }
 
   async rememberName(room: string, user: User): Promise<void> {
-    await this.redis.hset(this.keys.names(room), user.id, user.name);
+    await this.redis.roomName(this.keys.meta(room), this.keys.members(room), this.keys.names(room), user.id, user.name, String(this.options.idleTtlMs));
   }
 
   async roomsOf(userId: string): Promise<RoomInfo[]> {

@@ -2,7 +2,7 @@ import type { Identity } from '../auth.js';
 import type { Broker } from '../broker/broker.js';
 import { ChatError, badRequest } from '../errors.js';
 import { ErrorCode, type AddedFrame, type MemberEntry, type Role, type RoomInfo, type User } from '../protocol.js';
-import type { RoomPolicy } from './policy.js';
+import { tokenCovers, type RoomPolicy } from './policy.js';
 import { dmRoomName, isDmRoom, type RoomStore } from './store.js';
 
 export interface RoomsOptions {
@@ -30,8 +30,8 @@ export class Rooms {
     if (members.length > this.options.maxInitialMembers) {
       throw badRequest(`at most ${this.options.maxInitialMembers} members may be listed at creation; add more with PUT`);
     }
-    // Creating is posting into a new room: the token must cover it.
-    await this.policy.authorize(identity, room, 'post');
+    // Creating is posting into a new room: the token must cover it. Whether it exists is the store's answer (409).
+    if (!tokenCovers(identity, room)) throw new ChatError(ErrorCode.forbidden, `this token is limited to other rooms than "${room}"`);
     const owner = identity.user;
     await this.countCreation(owner.id);
     const outcome = await this.store.create({ room, private: isPrivate, owner, members });
@@ -67,6 +67,7 @@ export class Rooms {
   async setRole(identity: Identity, room: string, target: string, role: Role): Promise<MemberEntry> {
     if (role !== 'member' && role !== 'admin') throw badRequest('role must be "member" or "admin"');
     const access = await this.policy.authorize(identity, room, 'manage');
+    if (!access.view.exists) throw new ChatError(ErrorCode.notFound, `room "${room}" has no members to manage (create it first)`);
     if (isDmRoom(room) && !access.admin) throw new ChatError(ErrorCode.forbidden, 'the members of a direct message are fixed');
     const previous = await this.store.setRole(room, target, role);
     if (previous === 'owner') throw new ChatError(ErrorCode.forbidden, 'the owner of a room cannot be demoted');
