@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 
 const kTick = Symbol('roomcast.lastWriteTick');
-type MarkedSocket = Socket & { [kTick]?: number };
+type MarkedSocket = Writable & { [kTick]?: number };
 
 /**
  * Coalesces the writes to a socket within one tick. The first write of a
@@ -12,11 +12,11 @@ type MarkedSocket = Socket & { [kTick]?: number };
  */
 export class Corker {
   private tick = 0;
-  private corked: Socket[] = [];
+  private corked: Writable[] = [];
   private scheduled = false;
 
   /** Call before each write to the socket. */
-  beforeWrite(socket: Socket): void {
+  beforeWrite(socket: Writable): void {
     const marked = socket as MarkedSocket;
     if (marked[kTick] !== this.tick) {
       marked[kTick] = this.tick;
