@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { User } from '@roomcast/server/protocol';
+import { useSignIn } from './auth/useSignIn.js';
 import { ConnectionBadge } from './chat/ConnectionBadge.js';
 import { Login } from './chat/Login.js';
 import { isDmName } from './chat/membership.js';
@@ -21,6 +22,7 @@ type OpenDialog = { kind: 'create' } | { kind: 'members'; room: string } | null;
 export function App() {
   const { state, client } = useChat();
   const { rooms: listed, membership } = useMembership();
+  const { signIn, state: signInState } = useSignIn();
   useRoomRoute(state, client);
   const [drawerOpen, setDrawerOpen] = useState(false);
   const [dialog, setDialog] = useState<OpenDialog>(null);
@@ -37,7 +39,9 @@ export function App() {
   }, [totalUnread]);
 
   const session = state.session;
-  if (!session) return <Login onLogin={(name) => client.login(name)} notice={state.authError} />;
+  if (!session) {
+    return <Login signIn={signInState} onGuest={(name) => signIn.asGuest(name)} onProvider={() => void signIn.withProvider()} notice={state.authError} />;
+  }
 
   const active = state.activeRoom ? state.rooms[state.activeRoom] : undefined;
   const activeListing = active ? listed.rooms.find((room) => room.name === active.name) : undefined;

@@ -1,6 +1,9 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
+import { OidcSignIn } from './auth/oidc.js';
+import { SignIn } from './auth/signin.js';
+import { SignInContext } from './auth/useSignIn.js';
 import { ChatClient, socketOrigin } from './chat/connection.js';
 import { Membership } from './chat/membership.js';
 import { ChatClientContext } from './chat/useChat.js';
@@ -26,11 +29,35 @@ const membership = new Membership(client, { storage: window.localStorage });
 membership.start();
 client.start();
 
+// How this server signs people in, and the way back from its OpenID Connect provider.
+const fetchFromPage = (url: string, init?: RequestInit) => window.fetch(url, init);
+const signIn = new SignIn({
+  client,
+  fetch: fetchFromPage,
+  oidc: new OidcSignIn({ fetch: fetchFromPage, storage: window.sessionStorage, origin: window.location.origin }),
+  location: {
+    get href() {
+      return window.location.href;
+    },
+    get pathname() {
+      return window.location.pathname;
+    },
+    get hash() {
+      return window.location.hash;
+    },
+    assign: (url) => window.location.assign(url),
+    replace: (path) => window.history.replaceState(null, '', path),
+  },
+});
+void signIn.start();
+
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ChatClientContext.Provider value={client}>
       <MembershipContext.Provider value={membership}>
-        <App />
+        <SignInContext.Provider value={signIn}>
+          <App />
+        </SignInContext.Provider>
       </MembershipContext.Provider>
     </ChatClientContext.Provider>
   </StrictMode>,

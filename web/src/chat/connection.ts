@@ -16,6 +16,7 @@ import {
   type RemovedFrame,
   type ServerFrame,
   type TypingEvent,
+  type User,
   type WelcomeFrame,
 } from '@roomcast/server/protocol';
 import { ApiError, ChatApi, type FetchLike } from './api.js';
@@ -209,8 +210,13 @@ export class ChatClient {
     this.typingTimers.clear();
   }
 
+  /** The guest login (`POST /api/login`). */
   async login(name: string): Promise<void> {
-    const { token, user } = await this.api.login(name);
+    this.adoptSession(await this.api.login(name));
+  }
+
+  /** Starts a session with a token obtained elsewhere (an OpenID Connect ID token). */
+  adoptSession({ token, user }: { token: string; user: User }): void {
     this.token = token;
     this.store.saveSession({ token, user });
     this.update({ session: { user }, authError: null });
