@@ -1,32 +1,25 @@
 import type {
+  AddedFrame,
   AuthConfigResponse,
   HttpErrorBody,
   LoginResponse,
   MemberEntry,
+  MembersList,
   MessagesPage,
   Role,
   RoomInfo,
-  User,
+  RoomResponse,
+  RoomsList,
 } from '@roomcast/server/protocol';
 
 export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
 
 /** A room as `GET /api/rooms` lists it; `peer` is the other person's id in a direct-message room. */
-export interface RoomListing extends RoomInfo {
-  peer?: string;
-}
-
+export type RoomListing = RoomInfo;
 /** A member as `GET /api/rooms/:room/members` lists them; `name` when the server knows it. */
-export interface MemberListing extends MemberEntry {
-  name?: string;
-}
-
+export type MemberListing = MemberEntry;
 /** Extension frame: the user was added to a private room or DM (by `by`). */
-export interface AddedEvent {
-  type: 'added';
-  room: RoomListing;
-  by?: User;
-}
+export type AddedEvent = AddedFrame;
 
 /** An HTTP answer that was not 2xx, with the contract's error code when the body had one. */
 export class ApiError extends Error {
@@ -65,23 +58,23 @@ export class ChatApi {
 
   /** The caller's private rooms and DMs, and public rooms they hold a role in. */
   async rooms(token: string): Promise<RoomListing[]> {
-    const body = await this.request<{ rooms: RoomListing[] }>('/api/rooms', bearer(token));
+    const body = await this.request<RoomsList>('/api/rooms', bearer(token));
     return body.rooms;
   }
 
   async createPrivateRoom(token: string, name: string, members: readonly string[]): Promise<RoomListing> {
-    const body = await this.request<{ room: RoomListing }>('/api/rooms', bearer(token, json('POST', { name, private: true, members })));
+    const body = await this.request<RoomResponse>('/api/rooms', bearer(token, json('POST', { name, private: true, members })));
     return body.room;
   }
 
   /** The DM room of the caller and `user` (the same room from both sides). */
   async openDm(token: string, user: string): Promise<RoomListing> {
-    const body = await this.request<{ room: RoomListing }>('/api/dm', bearer(token, json('POST', { user })));
+    const body = await this.request<RoomResponse>('/api/dm', bearer(token, json('POST', { user })));
     return body.room;
   }
 
   async members(token: string, room: string): Promise<MemberListing[]> {
-    const body = await this.request<{ members: MemberListing[] }>(`${roomPath(room)}/members`, bearer(token));
+    const body = await this.request<MembersList>(`${roomPath(room)}/members`, bearer(token));
     return body.members;
   }
 

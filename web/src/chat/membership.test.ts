@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ServerFrame } from '@roomcast/server/protocol';
 import { ApiError, type RoomListing } from './api.js';
 import { ChatClient, SESSION_EXPIRED } from './connection.js';
 import { Membership } from './membership.js';
@@ -103,7 +102,7 @@ describe('the list of rooms', () => {
     const socket = FakeSocket.last;
     socket.welcome('n1');
     expect(membership.getSnapshot().status).toBe('loading');
-    socket.receive({ type: 'added', room: DM_BOB, by: BOB } as unknown as ServerFrame);
+    socket.receive({ type: 'added', room: DM_BOB, by: BOB });
     release();
     await vi.runAllTimersAsync();
     expect(membership.getSnapshot()).toMatchObject({ status: 'ready', rooms: [DM_BOB] });
@@ -213,7 +212,7 @@ describe('being added', () => {
   it('lists a DM someone started, by their name, and joins it in the background', async () => {
     const { client, membership } = setup();
     const socket = await connect(client);
-    socket.receive({ type: 'added', room: { name: 'dm-alice-carol', private: true, role: 'member', peer: CAROL.id }, by: CAROL } as unknown as ServerFrame);
+    socket.receive({ type: 'added', room: { name: 'dm-alice-carol', private: true, role: 'member', peer: CAROL.id }, by: CAROL });
 
     expect(membership.getSnapshot().rooms.map((r) => r.name)).toEqual(['dm-alice-carol']);
     expect(membership.label('dm-alice-carol')).toBe('carol');
@@ -229,7 +228,7 @@ describe('being added', () => {
   it('lists a private room the user was invited to, without joining it', async () => {
     const { client, membership } = setup();
     const socket = await connect(client);
-    socket.receive({ type: 'added', room: { name: 'plans', private: true, role: 'member' }, by: BOB } as unknown as ServerFrame);
+    socket.receive({ type: 'added', room: { name: 'plans', private: true, role: 'member' }, by: BOB });
     expect(membership.getSnapshot().rooms).toEqual([{ name: 'plans', private: true, role: 'member' }]);
     expect(socket.framesOfType('join').map((f) => f.room)).toEqual(['lobby']);
   });

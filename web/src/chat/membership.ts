@@ -205,7 +205,7 @@ export class Membership {
     this.onFrame(event.frame);
   };
 
-  private onFrame(frame: ServerFrame | AddedEvent): void {
+  private onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'welcome':
         void this.refresh();
@@ -219,7 +219,7 @@ export class Membership {
       case 'removed':
         return this.drop(frame.room);
       case 'added':
-        return this.onAdded(frame as AddedEvent);
+        return this.onAdded(frame);
     }
   }
 
