@@ -78,6 +78,21 @@ test('a private room is invisible and unjoinable for an outsider; a refused join
   await expect(notice).toHaveCount(1);
   await notice.getByRole('button', { name: 'Dismiss' }).click();
   await expect(notice).toHaveCount(0);
+
+  // A newcomer whose first link is the private room: told once, and taken to the lobby instead of an empty page.
+  const context = await browser.newContext();
+  try {
+    const dave = await context.newPage();
+    await dave.goto('/#/room/secret-plans');
+    await dave.getByLabel('Your name').fill('dave');
+    await dave.getByRole('button', { name: 'Enter' }).click();
+    await expect(dave.getByTestId('notice')).toHaveText(/#secret-plans is a private room/);
+    await expect(dave.getByRole('heading', { name: 'lobby', exact: true })).toBeVisible();
+    await expect(dave).toHaveURL(/#\/room\/lobby$/);
+    await expect(dave.getByText('the plan: friday')).toHaveCount(0);
+  } finally {
+    await context.close();
+  }
 });
 
 test('a DM between two browsers: started from the presence list, listed live on the other side', async ({ browser }) => {

@@ -36,11 +36,13 @@ export function useRoomRoute(state: ChatState, client: ChatClient): void {
     client.openRoom(routed);
   }, [routed, signedIn, client]);
 
-  // The routed room was closed (left, refused, removed): the address follows the room shown instead.
+  // The routed room was closed (left, refused, removed): the address follows the room shown
+  // instead, or the default room when none is left (it is opened, never the closed one again).
   const active = state.activeRoom;
   useEffect(() => {
     const snapshot = client.getSnapshot();
-    if (!signedIn || routed === null || snapshot.rooms[routed] || !active || active !== snapshot.activeRoom) return;
-    replaceRoute(active);
+    if (!signedIn || routed === null || snapshot.rooms[routed] || active !== snapshot.activeRoom) return;
+    if (active) replaceRoute(active);
+    else if (routed !== DEFAULT_ROOM) replaceRoute(DEFAULT_ROOM);
   }, [routed, active, signedIn, client]);
 }
