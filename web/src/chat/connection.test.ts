@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChatClient, SESSION_EXPIRED, socketOrigin, type ChatClientOptions } from './connection.js';
-import { ALICE, BOB, FakeNetwork, FakeSocket, MemoryStore, fakeFetch, fakeToken, message } from './test-support/fakes.js';
+import { ALICE, BOB, FakeNetwork, FakeSocket, MemoryStore, fakeFetch, fakeToken, joinedFrame, message } from './test-support/fakes.js';
 
 const NOW = 1_700_000_000_000;
 const TOKEN = fakeToken(NOW / 1000 + 3600);
@@ -179,7 +179,7 @@ describe('reconnecting', () => {
     vi.runOnlyPendingTimers();
     const second = FakeSocket.last;
     second.welcome('n2');
-    second.receive({ type: 'joined', room: 'lobby', users: [ALICE], truncated: false });
+    second.receive(joinedFrame('lobby', [ALICE]));
     // A replay overlapping what we have, then live messages, one of them late.
     for (const id of ['3-0', '4-0', '5-0', '10-0', '9-0', '5-0']) second.receive(message('lobby', id));
     expect(ids(client)).toEqual(['2-0', '3-0', '4-0', '5-0', '9-0', '10-0']);
@@ -205,7 +205,7 @@ describe('reconnecting', () => {
     const { client } = setup();
     client.openRoom('lobby');
     FakeSocket.last.welcome('n1');
-    FakeSocket.last.receive({ type: 'joined', room: 'lobby', users: [], truncated: true });
+    FakeSocket.last.receive(joinedFrame('lobby', [], true));
     expect(room(client).truncated).toBe(true);
   });
 
@@ -357,7 +357,7 @@ describe('sending', () => {
     vi.runOnlyPendingTimers();
     const second = FakeSocket.last;
     second.welcome('n2');
-    second.receive({ type: 'joined', room: 'lobby', users: [ALICE], truncated: false });
+    second.receive(joinedFrame('lobby', [ALICE]));
     second.receive(message('lobby', '2-0')); // the replay: not ours
     expect(second.framesOfType('send')).toEqual([]); // not before the replay is over
     second.answerPings();
@@ -380,7 +380,7 @@ describe('sending', () => {
     vi.runOnlyPendingTimers();
     const second = FakeSocket.last;
     second.welcome('n2');
-    second.receive({ type: 'joined', room: 'lobby', users: [ALICE], truncated: false });
+    second.receive(joinedFrame('lobby', [ALICE]));
     second.receive(message('lobby', '5-0', ALICE, 'stored, but the echo was lost', ref));
     second.answerPings();
 

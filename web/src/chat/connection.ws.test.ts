@@ -8,7 +8,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { ChatMessage, ClientFrame, ServerFrame } from '@roomcast/server/protocol';
 import { ChatClient } from './connection.js';
 import type { ChatState } from './state.js';
-import { ALICE, BOB, MemoryStore, fakeFetch, fakeToken } from './test-support/fakes.js';
+import { ALICE, BOB, MemoryStore, fakeFetch, fakeToken, joinedFrame } from './test-support/fakes.js';
 
 const TOKEN = fakeToken(Math.floor(Date.now() / 1000) + 3600);
 
@@ -35,7 +35,7 @@ async function scriptedServer(options: { dropFirst?: boolean } = {}) {
       const frame = JSON.parse(String(data)) as ClientFrame;
       if (frame.type === 'join') {
         joins.push(frame);
-        send({ type: 'joined', room: frame.room, users: [ALICE, BOB], truncated: false });
+        send(joinedFrame(frame.room, [ALICE, BOB]));
         for (const message of history) if (!frame.since || message.id > frame.since) send(message);
         if (options.dropFirst && node === 'n1') socket.terminate();
       } else if (frame.type === 'ping') {

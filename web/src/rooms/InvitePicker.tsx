@@ -52,7 +52,11 @@ export function InvitePicker({ people, selected, onChange, exclude, me }: Props)
           ))}
         </ul>
       ) : (
-        <p className="muted">People you meet in shared rooms show up here. You can also add someone by their user id.</p>
+        <p className="muted">
+          {people.length > 0
+            ? 'Everyone you have met is in already. You can add someone else by their user id.'
+            : 'People you meet in shared rooms show up here. You can also add someone by their user id.'}
+        </p>
       )}
       <label htmlFor={idField}>Add by user id</label>
       <div className="join-row">

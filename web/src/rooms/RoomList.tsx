@@ -37,7 +37,7 @@ export function RoomList({ sections, activeRoom, onJoin, onLeave, onCreatePrivat
       <li key={entry.name} className={active ? 'active' : undefined} data-private={entry.private || undefined}>
         <a href={roomHref(entry.name)} aria-current={active ? 'page' : undefined} data-testid={dm ? 'dm-link' : 'room-link'}>
           <span className="hash" aria-hidden="true">
-            {dm ? '@' : entry.private ? '🔒' : '#'}
+            {dm ? '@' : entry.private ? <LockIcon /> : '#'}
           </span>
           <span className="room-name">{entry.label}</span>
           {entry.private && !dm && <span className="visually-hidden">(private)</span>}
@@ -105,5 +105,15 @@ export function RoomList({ sections, activeRoom, onJoin, onLeave, onCreatePrivat
         <p className="sidebar-hint">Start one from the people in a room.</p>
       )}
     </nav>
+  );
+}
+
+/** A small padlock (an emoji would depend on the system's fonts). */
+function LockIcon() {
+  return (
+    <svg className="lock-icon" viewBox="0 0 16 16" width="12" height="12" focusable="false">
+      <path d="M4.5 7V5a3.5 3.5 0 0 1 7 0v2" fill="none" stroke="currentColor" strokeWidth="1.6" />
+      <rect x="2.5" y="7" width="11" height="8" rx="1.5" fill="currentColor" />
+    </svg>
   );
 }

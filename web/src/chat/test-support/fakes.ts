@@ -2,7 +2,7 @@
  * In-memory stand-ins for the browser APIs the chat client uses, so unit
  * tests drive the client deterministically: the test plays the server.
  */
-import type { ChatMessage, ClientFrame, ServerFrame, User } from '@roomcast/server/protocol';
+import type { ChatMessage, ClientFrame, JoinedFrame, ServerFrame, User } from '@roomcast/server/protocol';
 import type { SocketLike } from '../connection.js';
 import type { KeyValueStore } from '../storage.js';
 
@@ -82,7 +82,7 @@ export class FakeSocket implements SocketLike {
       const frame = this.sent[i]!;
       if (frame.type === 'join' && !this.answeredJoins.has(i)) {
         this.answeredJoins.add(i);
-        this.receive({ type: 'joined', room: frame.room, users, truncated: false });
+        this.receive(joinedFrame(frame.room, users));
       }
     }
     this.answerPings();
@@ -112,6 +112,11 @@ export class MemoryStore implements KeyValueStore {
   removeItem(key: string): void {
     this.data.delete(key);
   }
+}
+
+/** A `joined` frame as a v2 server sends it (with the log's epoch). */
+export function joinedFrame(room: string, users: User[], truncated = false): JoinedFrame {
+  return { type: 'joined', room, users, truncated, epoch: 'e1' } as JoinedFrame;
 }
 
 export const ALICE: User = { id: 'u-alice', name: 'alice' };
