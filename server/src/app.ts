@@ -51,7 +51,7 @@ export interface ChatApp {
 
 /** Memory backends without REDIS_URL, Redis ones with it: chosen once, here. */
 export function createBackends(config: Config, onError: (err: unknown, during: string) => void): Backends {
-  if (!config.redisUrl) {
+  if (!config.redis) {
     const broker = new MemoryBroker({ historyMaxLen: config.historyMaxLen, idleTtlMs: config.roomIdleTtlMs });
     const presence = new MemoryPresence(broker);
     return {
@@ -62,7 +62,7 @@ export function createBackends(config: Config, onError: (err: unknown, during: s
     };
   }
   const broker = new RedisBroker({
-    url: config.redisUrl,
+    redis: config.redis,
     historyMaxLen: config.historyMaxLen,
     idleTtlMs: config.roomIdleTtlMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,

@@ -20,13 +20,51 @@ function expectRefused(env: Record<string, string>, variable: string): void {
   expect(err.message).toContain(variable);
 }
 
+describe('Redis modes: exactly one setting', () => {
+  it('reads Sentinel and Cluster addresses, and passes credentials and TLS to every mode', () => {
+    expect(loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379, [::1]:26380', REDIS_SENTINEL_NAME: 'mymaster', REDIS_PASSWORD: 'pw' }).redis).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      name: 'mymaster',
+      password: 'pw',
+      username: undefined,
+      tls: false,
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-0:6379,redis-1:6379', REDIS_TLS: 'true', REDIS_USERNAME: 'chat' }).redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'redis-0', port: 6379 },
+        { host: 'redis-1', port: 6379 },
+      ],
+      username: 'chat',
+      password: undefined,
+      tls: true,
+    });
+  });
+
+  it.each([
+    [{ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:1' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_SENTINELS: 'a:1', REDIS_URL: 'redis://a:1' }, 'REDIS_SENTINELS'],
+    [{ REDIS_SENTINELS: 'a:1' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINEL_NAME'],
+    [{ REDIS_CLUSTER_NODES: 'a' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_CLUSTER_NODES: 'a:99999' }, 'REDIS_CLUSTER_NODES'],
+    [{ REDIS_TLS: 'maybe' }, 'REDIS_TLS'],
+  ])('refuses %j, naming %s', (env, variable) => {
+    expectRefused(env, variable);
+  });
+});
+
 describe('loadConfig defaults', () => {
   it('gives a runnable single-process config from an empty environment', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
       host: '127.0.0.1',
-      redisUrl: undefined,
+      redis: undefined,
       production: false,
       jwtSecret: DEV_JWT_SECRET,
       devSecret: true,
@@ -48,7 +86,7 @@ describe('loadConfig defaults', () => {
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', REDIS_URL: '', CHAT_JWT_SECRET: '', LOG_LEVEL: '' })).toMatchObject({
       port: 3000,
-      redisUrl: undefined,
+      redis: undefined,
       devSecret: true,
       logLevel: 'info',
     });
@@ -74,7 +112,7 @@ describe('loadConfig defaults', () => {
     expect(config).toMatchObject({
       port: 0,
       host: '0.0.0.0',
-      redisUrl: 'redis://127.0.0.1:7000',
+      redis: { mode: 'single', url: 'redis://127.0.0.1:7000', tls: false },
       nodeId: 'n1',
       jwtSecret: SECRET,
       devSecret: false,

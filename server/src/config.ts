@@ -5,7 +5,7 @@ export interface Config {
   port: number;
   host: string;
   /** Absent: the embedded in-memory broker (one process, nothing shared). */
-  redisUrl?: string;
+  redis?: RedisTarget;
   nodeId: string;
   production: boolean;
   jwtSecret: string;
@@ -64,6 +64,24 @@ export interface Config {
   roomIdleTtlMs: number;
 }
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Where Redis is: exactly one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES. */
+export type RedisTarget = (
+  | { mode: 'single'; url: string }
+  | { mode: 'sentinel'; sentinels: HostPort[]; name: string }
+  | { mode: 'cluster'; nodes: HostPort[] }
+) & {
+  /** REDIS_USERNAME / REDIS_PASSWORD, for every mode (a URL's own credentials win). */
+  username?: string;
+  password?: string;
+  /** REDIS_TLS: connect with TLS in every mode (a rediss:// URL implies it). */
+  tls: boolean;
+};
+
 /** The development secret. Refused when NODE_ENV=production. */
 export const DEV_JWT_SECRET = 'roomcast-development-secret-do-not-use-in-production';
 
@@ -91,10 +109,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const devSecret = !secret;
 
-  const redisUrl = env.REDIS_URL || undefined;
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss:// (got "${redisUrl}")`);
-  }
+  const redis = readRedisTarget(env, read);
   const nodeId = env.NODE_ID || `${hostname()}-${process.pid}`;
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(nodeId)) {
     throw new ConfigError('NODE_ID', 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
@@ -104,7 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
   const config: Config = {
     port: read.int('PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
-    redisUrl,
+    redis,
     nodeId,
     production,
     jwtSecret: secret || DEV_JWT_SECRET,
@@ -143,6 +158,39 @@ export function loadConfig(env: Env = process.env): Config {
   if (config.oidcClientId && !config.authIssuer) throw new ConfigError('OIDC_CLIENT_ID', 'needs AUTH_ISSUER (the OpenID Connect issuer URL)');
   if (production && config.guestLogin && env.GUEST_LOGIN === undefined) config.guestLogin = false;
   return config;
+}
+
+function readRedisTarget(env: Env, read: EnvReader): RedisTarget | undefined {
+  const given = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].filter((name) => env[name]);
+  if (given.length > 1) throw new ConfigError(given[1]!, `cannot be set together with ${given[0]}: choose one Redis mode`);
+  const common = {
+    username: env.REDIS_USERNAME || undefined,
+    password: env.REDIS_PASSWORD || undefined,
+    tls: read.bool('REDIS_TLS', false),
+  };
+  if (env.REDIS_URL) {
+    const url = env.REDIS_URL;
+    if (!/^rediss?:\/\//.test(url)) throw new ConfigError('REDIS_URL', `must start with redis:// or rediss:// (got "${url}")`);
+    return { mode: 'single', url, ...common };
+  }
+  if (env.REDIS_SENTINELS) {
+    const name = env.REDIS_SENTINEL_NAME;
+    if (!name) throw new ConfigError('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS (the monitored master, e.g. mymaster)');
+    return { mode: 'sentinel', sentinels: hostPorts('REDIS_SENTINELS', env.REDIS_SENTINELS), name, ...common };
+  }
+  if (env.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: hostPorts('REDIS_CLUSTER_NODES', env.REDIS_CLUSTER_NODES), ...common };
+  if (env.REDIS_SENTINEL_NAME) throw new ConfigError('REDIS_SENTINEL_NAME', 'needs REDIS_SENTINELS');
+  return undefined;
+}
+
+/** `host:port,host:port` (IPv6 in brackets: `[::1]:26379`). */
+function hostPorts(name: string, raw: string): HostPort[] {
+  return raw.split(',').map((item) => {
+    const match = /^\s*(\[[0-9a-fA-F:.]+\]|[^\s:\[\]]+):(\d{1,5})\s*$/.exec(item);
+    const port = Number(match?.[2]);
+    if (!match || port < 1 || port > 65535) throw new ConfigError(name, `must be host:port,host:port... (got "${item.trim()}")`);
+    return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+  });
 }
 
 class EnvReader {

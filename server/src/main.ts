@@ -29,14 +29,14 @@ async function main(): Promise<void> {
     // A replica that cannot reach Redis would answer every send with an error: wait for it, then give up loudly.
     log.info('connecting to Redis');
     await app.backends.broker.ready(REDIS_BOOT_TIMEOUT_MS).catch((err: Error) => {
-      console.error(`Could not reach Redis at REDIS_URL: ${err.message}`);
+      console.error(`Could not reach Redis (${config.redis?.mode}): ${err.message}`);
       process.exit(1);
     });
   }
 
   const port = await app.listen();
   log.info(
-    { port, host: config.host, node: config.nodeId, broker: config.redisUrl ? 'redis' : 'memory' },
+    { port, host: config.host, node: config.nodeId, broker: config.redis?.mode ?? 'memory' },
     `Roomcast listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`,
   );
 

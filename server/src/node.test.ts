@@ -20,6 +20,9 @@ import type {
   HistoryPage,
   HistoryQuery,
   MessageDraft,
+  Replay,
+  ReplayQuery,
+  RestoredHandler,
   StoredMessage,
   UserDeliveryHandler,
 } from './broker/broker.js';
@@ -56,9 +59,13 @@ class LaggingBroker implements Broker {
   on(event: BrokerEvent, listener: () => void): void {
     this.events.on(event, listener);
   }
-  /** What the Redis broker emits after its subscriptions were restored. */
-  emit(event: BrokerEvent): void {
-    this.events.emit(event);
+  private restoredHandler: RestoredHandler = () => {};
+  onRestored(handler: RestoredHandler): void {
+    this.restoredHandler = handler;
+  }
+  /** What the Redis broker reports after a room's subscription was restored. */
+  restore(rooms: string[]): void {
+    this.restoredHandler(rooms);
   }
   /** Deliveries published during a gap in the subscription: gone. */
   drop(): void {
@@ -89,13 +96,23 @@ class LaggingBroker implements Broker {
     return this.inner.publishEvent(room, frame, skip);
   }
   async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
+    await this.runHook();
+    return this.inner.history(room, query);
+  }
+  async replay(room: string, query: ReplayQuery): Promise<Replay> {
+    await this.runHook();
+    return this.inner.replay(room, query);
+  }
+  private async runHook(): Promise<void> {
     const hook = this.beforeHistory;
     this.beforeHistory = undefined;
     await hook?.();
-    return this.inner.history(room, query);
   }
   isReady(): boolean {
     return true;
+  }
+  health(): Promise<void> {
+    return this.inner.health();
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -180,7 +197,7 @@ describe('ChatNode join', () => {
     broker.beforeHistory = async () => {
       racing = await broker.publish({ room, user: author, text: 'two' });
     };
-    await node.join(reader.asConnection(), room, first.id);
+    await node.join(reader.asConnection(), room, { since: first.id });
     expect(reader.messageIds(room)).toEqual([racing!.id]);
     broker.release();
     const later = await broker.publish({ room, user: author, text: 'three' });
@@ -198,7 +215,7 @@ describe('ChatNode join', () => {
       live = await broker.publish({ room, user: author, text: 'c' });
       broker.release(); // arrives live while the join still waits for history
     };
-    await node.join(reader.asConnection(), room, undefined);
+    await node.join(reader.asConnection(), room, {});
     const kinds = reader.frames.map((f) => f.type);
     expect(kinds[0]).toBe('joined');
     expect(reader.messageIds(room)).toEqual([...stored.map((m) => m.id), live!.id]);
@@ -208,12 +225,68 @@ describe('ChatNode join', () => {
     const { broker, node, connect } = setup();
     const room = 'acks';
     const sender = connect('c1', 'sender');
-    await node.join(sender.asConnection(), room, undefined);
+    await node.join(sender.asConnection(), room, {});
     await node.send(sender.asConnection(), room, 'hello', 'ref-1');
     broker.release();
     const outcomes = sender.frames.filter((f) => (f.type === 'message' || f.type === 'error') && f.ref === 'ref-1');
     expect(outcomes).toHaveLength(1);
     expect(outcomes[0]).toMatchObject({ type: 'message', text: 'hello' });
+  });
+});
+
+describe('ChatNode sends: one truthful outcome, never stored twice', () => {
+  it('a publish that timed out after storing is retried with the same key: one message, one outcome', async () => {
+    const { broker, node, connect } = setup();
+    const room = 'stalled';
+    const sender = connect('c1', 'sender');
+    await node.join(sender.asConnection(), room, {});
+    // The first attempt reaches the store, then its answer is lost (as when Redis is paused or fails over).
+    const publish = broker.publish.bind(broker);
+    let attempts = 0;
+    broker.publish = async (draft) => {
+      attempts++;
+      await publish(draft);
+      if (attempts === 1) throw new Error('Command timed out');
+      return publish(draft);
+    };
+    const sending = node.send(sender.asConnection(), room, 'once', 'ref-stall');
+    await sending;
+    broker.release();
+    expect(attempts).toBe(2);
+    const outcomes = sender.frames.filter((f) => (f.type === 'message' || f.type === 'error') && f.ref === 'ref-stall');
+    expect(outcomes).toHaveLength(1);
+    expect(outcomes[0]?.type).toBe('message');
+    expect((await broker.history(room, { limit: 10 })).messages).toHaveLength(1);
+  });
+
+  it("a client's retry with a used ref, on a new socket, gets the stored message once and stores nothing", async () => {
+    const { broker, node, connect } = setup();
+    const room = 'retry';
+    const first = connect('c1', 'sender');
+    await node.join(first.asConnection(), room, {});
+    await node.send(first.asConnection(), room, 'hello', 'ref-once');
+    broker.release();
+    const stored = (await broker.history(room, { limit: 10 })).messages;
+    expect(stored).toHaveLength(1);
+    // The client lost the socket before the outcome, reconnected, and sends again with the same ref.
+    const second = connect('c2', 'sender');
+    await node.join(second.asConnection(), room, { since: stored[0]!.id });
+    await node.send(second.asConnection(), room, 'hello', 'ref-once');
+    broker.release();
+    const outcomes = second.frames.filter((f) => f.type === 'message' && f.ref === 'ref-once');
+    expect(outcomes).toEqual([JSON.parse(stored[0]!.frame)]);
+    expect((await broker.history(room, { limit: 10 })).messages).toHaveLength(1);
+  });
+
+  it('a refusal that is known to have stored nothing is answered at once with internal', async () => {
+    const { broker, node, connect } = setup();
+    const room = 'refused';
+    const sender = connect('c1', 'sender');
+    await node.join(sender.asConnection(), room, {});
+    broker.publish = async () => {
+      throw new Error("Stream isn't writeable and enableOfflineQueue options is false");
+    };
+    await expect(node.send(sender.asConnection(), room, 'no', 'ref-no')).rejects.toMatchObject({ code: 'internal' });
   });
 });
 
@@ -224,7 +297,7 @@ describe('ChatNode after a gap in the subscription (resync)', () => {
     const { broker, node, presence, connect, resynced } = setup();
     const room = 'gap';
     const watcher = connect('c1', 'watcher');
-    await node.join(watcher.asConnection(), room, undefined);
+    await node.join(watcher.asConnection(), room, {});
     await presence.join(room, { connectionId: 'elsewhere-1', user: { id: 'u_leaver', name: 'leaver' } });
     broker.release();
     expect(presenceFrames(watcher)).toEqual([{ type: 'presence', room, joined: [{ id: 'u_leaver', name: 'leaver' }], left: [] }]);
@@ -233,7 +306,7 @@ describe('ChatNode after a gap in the subscription (resync)', () => {
     await presence.leave(room, 'elsewhere-1');
     await presence.join(room, { connectionId: 'elsewhere-2', user: { id: 'u_newcomer', name: 'newcomer' } });
     broker.drop();
-    broker.emit('resync');
+    broker.restore([room]);
     await resynced(1);
     expect(presenceFrames(watcher)).toHaveLength(2);
     expect(presenceFrames(watcher)[1]).toEqual({
@@ -244,7 +317,7 @@ describe('ChatNode after a gap in the subscription (resync)', () => {
     });
 
     // Nothing missed, nothing sent: the view has caught up.
-    broker.emit('resync');
+    broker.restore([room]);
     await resynced(2);
     expect(presenceFrames(watcher)).toHaveLength(2);
   });

@@ -1,11 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Broker, Delivery, StoredMessage } from './broker/broker.js';
+import { randomUUID } from 'node:crypto';
+import { idempotencyKey, type Broker, type Delivery, type MessageDraft, type StoredMessage } from './broker/broker.js';
+import { OutcomeUnknown, Publisher } from './publisher.js';
 import { ChatError } from './errors.js';
 import type { RoomPolicy } from './rooms/policy.js';
 import { removedFrame, type RoomStore } from './rooms/store.js';
 import type { Metrics } from './metrics.js';
 import { presenceFrame, type PresenceManager } from './presence/presence.js';
-import { ErrorCode, LIMITS, compareIds, type PresenceFrame, type TypingEvent, type User } from './protocol.js';
+import { ErrorCode, LIMITS, compareIds, previousId, type JoinedFrame, type PresenceFrame, type TypingEvent, type User } from './protocol.js';
 import type { Connection } from './realtime/connection.js';
 import type { Hub } from './realtime/hub.js';
 
@@ -45,6 +47,7 @@ export interface NodeOptions {
  */
 export class ChatNode {
   private readonly feeds = new Map<string, RoomFeed>();
+  private readonly publisher: Publisher;
 
   constructor(
     private readonly hub: Hub,
@@ -58,7 +61,8 @@ export class ChatNode {
   ) {
     broker.onDelivery((delivery) => this.receive(delivery));
     broker.onUserDelivery((userId, frame) => this.metrics.framesOut.inc(this.hub.sendToUser(userId, frame)));
-    broker.on('resync', () => void this.resync());
+    broker.onRestored((rooms) => void this.resync(rooms));
+    this.publisher = new Publisher(broker, metrics, log, { retryMs: 250 });
   }
 
   /** A socket opened: its user's addressed frames now have a destination here. */
@@ -72,7 +76,8 @@ export class ChatNode {
    * sends `joined`, the replay and the buffered frames, skipping ids already
    * sent: no gap, no duplicate.
    */
-  async join(connection: Connection, room: string, since: string | undefined, ref?: string): Promise<void> {
+  async join(connection: Connection, room: string, resume: { since?: string; epoch?: string }, ref?: string): Promise<void> {
+    const { since } = resume;
     let membership = connection.rooms.get(room);
     const rejoin = membership !== undefined;
     if (!rejoin && connection.rooms.size >= this.options.maxRoomsPerConnection) {
@@ -101,14 +106,13 @@ export class ChatNode {
       }
       const feed = this.feeds.get(room);
       if (feed && !feed.users) feed.users = new Map(users.map((user) => [user.id, user]));
-      const page = await this.broker.history(room, since === undefined ? { limit: LIMITS.defaultReplay } : { since });
+      const page = await this.broker.replay(room, { since, epoch: resume.epoch, limit: LIMITS.defaultReplay });
       if (!stillJoining()) return; // left, removed or closed meanwhile
       this.noteBaseline(room, page.messages.at(-1)?.id ?? since ?? '0-0');
-      connection.send(
-        ref === undefined
-          ? { type: 'joined', room, users, truncated: page.truncated }
-          : { type: 'joined', room, users, truncated: page.truncated, ref },
-      );
+      const joined: JoinedFrame = { type: 'joined', room, users, truncated: page.truncated, epoch: page.epoch };
+      connection.send(ref === undefined ? joined : { ...joined, ref });
+      const first = page.messages[0]?.id;
+      current.receivesAfter = since ?? (first === undefined ? this.feeds.get(room)?.baseline : previousId(first));
       let lastSent = since;
       for (const message of page.messages) {
         connection.sendRaw(message.frame, true);
@@ -137,12 +141,26 @@ export class ChatNode {
     await this.removeMembership(connection, room);
   }
 
-  /** Stores and publishes; the sender's copy (with its ref) arrives through the room feed like everyone's. */
+  /**
+   * Stores and publishes; the sender's copy (with its ref) arrives through
+   * the room feed like everyone's. Exactly one outcome: a send whose ref
+   * this user already used gets the message stored then, sent here only if
+   * this membership did not get it already.
+   */
   async send(connection: Connection, room: string, text: string, ref?: string): Promise<void> {
     if (!connection.rooms.has(room)) throw new ChatError(ErrorCode.notJoined, `not joined to room "${room}"`);
-    const stored = await this.publish(room, connection.user, text, ref);
+    let stored: StoredMessage;
+    try {
+      stored = await this.publisher.publish(this.draft(room, connection.user, text, ref), () => !connection.closed);
+    } catch (err) {
+      if (err instanceof OutcomeUnknown) return; // the socket closed: nobody to tell
+      throw err;
+    }
+    const membership = connection.rooms.get(room);
     // Left the room before its own message came back: answer it directly, so every send has an outcome.
-    if (!connection.rooms.has(room)) connection.sendRaw(stored.frame);
+    if (!membership) return void connection.sendRaw(stored.frame);
+    const after = membership.receivesAfter;
+    if (stored.duplicate && (after === undefined || compareIds(stored.id, after) <= 0)) connection.sendRaw(stored.frame);
   }
 
   async typing(connection: Connection, room: string): Promise<void> {
@@ -155,16 +173,17 @@ export class ChatNode {
     }
   }
 
-  /** Publishes a message; used by sockets and by the HTTP API. */
-  async publish(room: string, user: User, text: string, ref?: string): Promise<StoredMessage> {
-    if (!this.broker.isReady()) throw new ChatError(ErrorCode.internal, 'message not stored: the broker is unreachable');
-    try {
-      const stored = await this.broker.publish(ref === undefined ? { room, user, text } : { room, user, text, ref });
-      this.metrics.published.inc();
-      return stored;
-    } catch (err) {
-      throw this.brokerFailure(err, 'publish');
-    }
+  /**
+   * Publishes a message for the HTTP API. While the outcome is unknown it
+   * retries as long as `wanted()` says; then throws OutcomeUnknown.
+   */
+  publish(room: string, user: User, text: string, wanted: () => boolean): Promise<StoredMessage> {
+    return this.publisher.publish(this.draft(room, user, text), wanted);
+  }
+
+  private draft(room: string, user: User, text: string, ref?: string): MessageDraft {
+    const key = idempotencyKey(user.id, ref, randomUUID);
+    return ref === undefined ? { room, user, text, key } : { room, user, text, ref, key };
   }
 
   /** The socket is gone: leave every room (presence `left` goes out where it was the user's last connection). */
@@ -251,11 +270,17 @@ export class ChatNode {
     }
   }
 
-  /** After a broker outage: fetch what each room missed, then release what arrived meanwhile. */
-  private async resync(): Promise<void> {
+  /**
+   * The subscriptions of these rooms lapsed and are live again: fetch what
+   * each missed from its log, then release what arrived meanwhile.
+   */
+  private async resync(rooms: string[]): Promise<void> {
+    // First our own members, so that the stored presence compared below includes them.
+    await this.presence.reassert().catch((err) => this.brokerFailure(err, 'presence reassert'));
     await Promise.all(
-      [...this.feeds].map(async ([room, feed]) => {
-        if (feed.syncing) return;
+      rooms.map(async (room) => {
+        const feed = this.feeds.get(room);
+        if (!feed || feed.syncing) return;
         feed.syncing = [];
         try {
           const since = feed.lastId ?? feed.baseline ?? '0-0';
@@ -272,7 +297,7 @@ export class ChatNode {
         }
       }),
     );
-    this.log.info({ rooms: this.feeds.size }, 'broker reconnected; rooms resynchronised');
+    this.log.info({ rooms: rooms.length }, 'subscriptions restored; rooms resynchronised');
   }
 
   /**

@@ -83,6 +83,8 @@ export interface JoinFrame {
   type: 'join';
   room: string;
   since?: string;
+  /** v2: the `joined.epoch` the client saw when it got `since`. */
+  epoch?: string;
   ref?: string;
 }
 export interface LeaveFrame {
@@ -133,6 +135,8 @@ export interface JoinedFrame {
   room: string;
   users: User[];
   truncated: boolean;
+  /** v2: the incarnation of the room's log; send it back with `since` when resuming. */
+  epoch: string;
   ref?: string;
 }
 export interface PresenceFrame {
@@ -347,6 +351,15 @@ export function isUserId(id: unknown): id is string {
 
 export function isRoomName(room: unknown): room is string {
   return typeof room === 'string' && ROOM_PATTERN.test(room);
+}
+
+/** The id just before `id` (ids are dense: ms-seq, seq from 0). For "everything after" bounds. */
+export function previousId(id: string): string {
+  const dash = id.indexOf('-');
+  const ms = BigInt(id.slice(0, dash));
+  const seq = BigInt(id.slice(dash + 1));
+  if (seq > 0n) return `${ms}-${seq - 1n}`;
+  return ms > 0n ? `${ms - 1n}-${U64_MAX}` : '0-0';
 }
 
 /** Each part of an id is an unsigned 64-bit integer, as in Redis. */

@@ -316,6 +316,43 @@ export function brokerContract(name: string, factory: BrokerFactory): void {
       expect((await broker.history(room, { since: '0-0' })).messages).toEqual([]);
     });
 
+    it('publish is idempotent by key: the same key stores and publishes once and returns the first message', async () => {
+      const broker = await open();
+      const inbox = new Inbox(broker);
+      const room = uniqueRoom('idem');
+      await broker.subscribe(room);
+      const first = await broker.publish({ room, user: alice, text: 'once', ref: 'r1', key: 'k1' });
+      const again = await broker.publish({ room, user: alice, text: 'once', ref: 'r1', key: 'k1' });
+      expect(first.duplicate).toBeFalsy();
+      expect(again).toEqual({ id: first.id, frame: first.frame, duplicate: true });
+      const other = await broker.publish({ room, user: alice, text: 'other', key: 'k2' });
+      await inbox.waitFor((d) => d.id === other.id);
+      expect(ids(inbox.inRoom(room))).toEqual([first.id, other.id]);
+      expect(ids((await broker.history(room, { limit: 50 })).messages)).toEqual([first.id, other.id]);
+    });
+
+    it('replay: one epoch per log; truncated when the epoch differs or since is newer than the newest entry', async () => {
+      const broker = await open();
+      const room = uniqueRoom('epoch');
+      // An empty log holds no id, so any since counts as truncated; without since nothing is.
+      const empty = await broker.replay(room, { since: '0-0', limit: 50 });
+      expect(empty).toMatchObject({ messages: [], truncated: true });
+      expect(empty.epoch).toEqual(expect.any(String));
+      expect((await broker.replay(room, { limit: 50 })).truncated).toBe(false);
+      const [m1, m2] = await publishMany(broker, room, 2);
+      const fresh = await broker.replay(room, { limit: 50 });
+      // The epoch a join of the empty room reported is the log's: no false alarm once it has messages.
+      expect(fresh.epoch).toBe(empty.epoch);
+      expect(ids(fresh.messages)).toEqual([m1!.id, m2!.id]);
+      const resumed = await broker.replay(room, { since: m1!.id, epoch: fresh.epoch, limit: 50 });
+      expect({ ids: ids(resumed.messages), truncated: resumed.truncated }).toEqual({ ids: [m2!.id], truncated: false });
+      expect((await broker.replay(room, { since: m2!.id, epoch: fresh.epoch, limit: 50 })).truncated).toBe(false);
+      expect((await broker.replay(room, { since: m1!.id, epoch: 'another-incarnation', limit: 50 })).truncated).toBe(true);
+      const ahead = `${Number(m2!.id.split('-')[0]) + 1000}-0`;
+      expect((await broker.replay(room, { since: ahead, epoch: fresh.epoch, limit: 50 })).truncated).toBe(true);
+      expect((await broker.replay(room, { since: '18446744073709551615-18446744073709551615', limit: 50 })).messages).toEqual([]);
+    });
+
     it('keeps rooms apart: ids, history and deliveries', async () => {
       const broker = await open();
       const inbox = new Inbox(broker);

@@ -1,4 +1,4 @@
-import type { User } from '../protocol.js';
+import { compareIds, type User } from '../protocol.js';
 
 /**
  * What a broker hands to the node for one room: a finished frame, serialized
@@ -30,6 +30,12 @@ export interface MessageDraft {
   user: User;
   text: string;
   ref?: string;
+  /**
+   * Idempotency key: publishing again with the key of a message stored in the
+   * last few minutes stores nothing and returns that message (`duplicate`).
+   * See idempotencyKey(). Absent: a fresh key (never a duplicate).
+   */
+  key?: string;
 }
 
 export interface HistoryQuery {
@@ -44,6 +50,22 @@ export interface HistoryQuery {
 export interface StoredMessage {
   id: string;
   frame: string;
+  /** From publish: the key was already used; this is the message stored then, and nothing was published now. */
+  duplicate?: boolean;
+}
+
+export interface ReplayQuery {
+  /** Every retained message with id > since; without it, the newest `limit`. */
+  since?: string;
+  /** The log epoch the client last saw (joined.epoch). */
+  epoch?: string;
+  limit: number;
+}
+
+/** What a join sends after `joined`, and what `joined` says of it. */
+export interface Replay extends HistoryPage {
+  /** The current incarnation of the room's log (contract v2, section C). */
+  epoch: string;
 }
 
 export interface HistoryPage {
@@ -56,7 +78,9 @@ export interface HistoryPage {
   truncated: boolean;
 }
 
-export type BrokerEvent = 'up' | 'down' | 'resync';
+export type BrokerEvent = 'up' | 'down';
+/** Rooms whose subscription lapsed and is live again: what was published meanwhile must be read from their logs. */
+export type RestoredHandler = (rooms: string[]) => void;
 
 /**
  * Carries a room's messages between replicas and keeps its bounded history.
@@ -66,8 +90,12 @@ export type BrokerEvent = 'up' | 'down' | 'resync';
  *   history id, ids strictly increase within a room, and every subscriber
  *   receives a room's messages in id order.
  * - A subscriber receives every message published after `subscribe` resolved,
- *   except while the broker is down; after a `resync` event the node must read
- *   history to fill the gap (the broker cannot know what was missed).
+ *   except while its subscription lapsed (a reconnect, a failover, a slot
+ *   that moved); the broker then names the rooms it restored, and the node
+ *   reads each one's log to fill the gap (the broker cannot know what was missed).
+ * - `publish` is idempotent by `key` for a few minutes, and a replay tells
+ *   when the log cannot vouch for what a client missed: `truncated` is also
+ *   true when the epoch changed or `since` is newer than the newest entry.
  * - `publishEvent` is fire-and-forget pub/sub for ephemeral frames (typing):
  *   never stored, at most once.
  * - History keeps at least the configured number of recent messages per room.
@@ -80,8 +108,10 @@ export type BrokerEvent = 'up' | 'down' | 'resync';
 export interface Broker {
   /** Receives every delivery for subscribed rooms. Set once, before subscribing. */
   onDelivery(handler: DeliveryHandler): void;
-  /** up: reachable again; down: unreachable; resync: subscriptions were restored after a gap. */
+  /** up: reachable again; down: unreachable. */
   on(event: BrokerEvent, listener: () => void): void;
+  /** Rooms restored after a lapse of their subscription. Set once. */
+  onRestored(handler: RestoredHandler): void;
 
   subscribe(room: string): Promise<void>;
   unsubscribe(room: string): Promise<void>;
@@ -96,10 +126,36 @@ export interface Broker {
   publishEvent(room: string, frame: string, skip?: string): Promise<void>;
 
   history(room: string, query: HistoryQuery): Promise<HistoryPage>;
+  /** The replay of a join, with the log's epoch. */
+  replay(room: string, query: ReplayQuery): Promise<Replay>;
 
   /** False while the backing store is unreachable. */
   isReady(): boolean;
+  /** A timed round trip on every connection (readiness): rejects when one does not answer in time. */
+  health(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * The idempotency key of a send: the user and the client's ref (a client
+ * retrying with the same ref gets its first message back), or a key unique
+ * to one send without ref (the replica's own retries). Length-prefixed, so
+ * no two (user, ref) pairs share a key.
+ */
+export function idempotencyKey(userId: string, ref: string | undefined, unique: () => string): string {
+  return ref === undefined ? `~${unique()}` : `${userId.length}:${userId}:${ref}`;
+}
+
+/**
+ * The v2 rule of `truncated` for a replay after `since`: a trimmed entry
+ * newer than `since` (v1), another incarnation of the log than the client
+ * saw, or a `since` newer than the newest entry the log holds (an empty log
+ * holds none). Shared by both brokers.
+ */
+export function replayTruncated(since: string, q: { epoch?: string; trimmedUpTo?: string; newest?: string; currentEpoch: string }): boolean {
+  if (q.trimmedUpTo !== undefined && compareIds(q.trimmedUpTo, since) > 0) return true;
+  if (q.epoch !== undefined && q.epoch !== q.currentEpoch) return true;
+  return q.newest === undefined || compareIds(since, q.newest) > 0;
 }
 
 /** The JSON body of a stored message without its id and time, which the store assigns. */

@@ -1,7 +1,9 @@
-import { compareIds } from '../protocol.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MAX_ID, compareIds } from '../protocol.js';
 import {
   messageBody,
   messageFrame,
+  replayTruncated,
   type Broker,
   type BrokerEvent,
   type Delivery,
@@ -9,6 +11,9 @@ import {
   type HistoryPage,
   type HistoryQuery,
   type MessageDraft,
+  type Replay,
+  type ReplayQuery,
+  type RestoredHandler,
   type StoredMessage,
   type UserDeliveryHandler,
 } from './broker.js';
@@ -20,12 +25,16 @@ interface RoomLog {
   trimmedUpTo?: string;
   /** Time of the last write (ms), for idle expiry. */
   touchedAt: number;
+  /** Idempotency keys of recent sends → the message stored for each, oldest first. */
+  sent: Map<string, { message: StoredMessage; at: number }>;
 }
 
 export interface MemoryBrokerOptions {
   historyMaxLen: number;
   /** A room's history is dropped after this long without a message; 0 or absent: never. */
   idleTtlMs?: number;
+  /** How long a send's idempotency key is remembered (ms). */
+  dedupeTtlMs?: number;
   now?: () => number;
 }
 
@@ -41,6 +50,11 @@ export class MemoryBroker implements Broker {
   private readonly logs = new Map<string, RoomLog>();
   private lastMs = 0;
   private lastSeq = 0;
+  /**
+   * Every log of this process is one incarnation: it ends with the process
+   * (all history is gone then), so the epoch changes exactly when it must.
+   */
+  private readonly epoch = randomBytes(9).toString('base64url');
 
   private readonly pruner?: NodeJS.Timeout;
 
@@ -103,11 +117,25 @@ export class MemoryBroker implements Broker {
     return this.liveLog(room) !== undefined;
   }
 
+  onRestored(_handler: RestoredHandler): void {
+    // Memory subscriptions never lapse.
+  }
+
   async publish(draft: MessageDraft): Promise<StoredMessage> {
+    const log = this.logFor(draft.room);
+    const now = this.now();
+    const ttl = this.options.dedupeTtlMs ?? 10 * 60_000;
+    for (const [key, { at }] of log.sent) {
+      if (now - at < ttl) break;
+      log.sent.delete(key);
+    }
+    const key = draft.key ?? `~${randomUUID()}`;
+    const seen = log.sent.get(key);
+    if (seen) return { ...seen.message, duplicate: true };
     const id = this.nextId();
     const frame = messageFrame(draft.room, id, messageBody(draft));
-    const log = this.logFor(draft.room);
-    log.touchedAt = this.now();
+    log.touchedAt = now;
+    log.sent.set(key, { message: { id, frame }, at: now });
     log.entries.push({ id, frame });
     const drop = trimBatch(log.entries.length, this.options.historyMaxLen);
     if (drop > 0) log.trimmedUpTo = log.entries.splice(0, drop).at(-1)!.id;
@@ -136,9 +164,21 @@ export class MemoryBroker implements Broker {
     return { messages: entries, truncated };
   }
 
+  async replay(room: string, query: ReplayQuery): Promise<Replay> {
+    const log = this.liveLog(room);
+    const epoch = this.epoch;
+    if (query.since === undefined) return { messages: log?.entries.slice(-query.limit) ?? [], truncated: false, epoch };
+    const since = query.since;
+    const messages = since === MAX_ID ? [] : (log?.entries.filter((e) => compareIds(e.id, since) > 0) ?? []);
+    const truncated = replayTruncated(since, { epoch: query.epoch, currentEpoch: epoch, trimmedUpTo: log?.trimmedUpTo, newest: log?.entries.at(-1)?.id });
+    return { messages, truncated, epoch };
+  }
+
   isReady(): boolean {
     return true;
   }
+
+  async health(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.pruner);
@@ -148,7 +188,7 @@ export class MemoryBroker implements Broker {
 
   private logFor(room: string): RoomLog {
     let log = this.liveLog(room);
-    if (!log) this.logs.set(room, (log = { entries: [], touchedAt: this.now() }));
+    if (!log) this.logs.set(room, (log = { entries: [], touchedAt: this.now(), sent: new Map() }));
     return log;
   }
 

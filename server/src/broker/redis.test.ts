@@ -10,6 +10,8 @@ import { startRedis, type RedisHandle } from '@roomcast/deploy/local';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compareIds } from '../protocol.js';
 import { Inbox, brokerContract, publishMany, uniqueRoom, until } from './broker.contract.js';
+
+const ids = (messages: { id: string }[]) => messages.map((m) => m.id);
 import { RedisBroker } from './redis.js';
 
 let redis: RedisHandle;
@@ -24,7 +26,7 @@ let prefixes = 0;
 const opened: RedisBroker[] = [];
 
 async function openBroker(url: string, historyMaxLen: number, keyPrefix = `t${++prefixes}`): Promise<RedisBroker> {
-  const broker = new RedisBroker({ url, historyMaxLen, commandTimeoutMs: 2000, keyPrefix });
+  const broker = new RedisBroker({ redis: { mode: 'single', url, tls: false }, historyMaxLen, commandTimeoutMs: 2000, keyPrefix });
   opened.push(broker);
   await until(() => broker.isReady(), 10_000, 'the Redis broker to connect');
   return broker;
@@ -35,6 +37,24 @@ afterEach(async () => {
 });
 
 brokerContract('RedisBroker', ({ historyMaxLen }) => openBroker(redis.url, historyMaxLen));
+
+describe('RedisBroker when Redis loses a log (section C)', () => {
+  it("a client resuming with its old since and epoch after the room's log was deleted is told truncated", async () => {
+    const broker = await openBroker(redis.url, 1000);
+    const room = uniqueRoom('lost');
+    const [, last] = await publishMany(broker, room, 2);
+    const { epoch } = await broker.replay(room, { limit: 50 });
+    await broker.client.del(broker.keys.log(room));
+    expect(await broker.replay(room, { since: last!.id, epoch, limit: 50 })).toMatchObject({ messages: [], truncated: true, epoch });
+    // New messages after the loss do not hide it from a client whose epoch is gone with the data.
+    await broker.client.del(broker.keys.epoch(room));
+    const after = await publishMany(broker, room, 1, 'after');
+    const resumed = await broker.replay(room, { since: last!.id, epoch, limit: 50 });
+    expect(resumed.epoch).not.toBe(epoch);
+    expect(resumed.truncated).toBe(true);
+    expect(ids(resumed.messages)).toEqual(ids(after));
+  });
+});
 
 describe('RedisBroker across processes (two brokers, one Redis)', () => {
   it('a message published by one broker reaches the other with the same id and frame', async () => {
@@ -96,7 +116,8 @@ describe('RedisBroker through a Redis outage', () => {
     const broker = await openBroker(flaky.url, 1000);
     const inbox = new Inbox(broker);
     const events: string[] = [];
-    for (const event of ['down', 'up', 'resync'] as const) broker.on(event, () => events.push(event));
+    for (const event of ['down', 'up'] as const) broker.on(event, () => events.push(event));
+    broker.onRestored((rooms) => events.push(`restored ${rooms.join(',')}`));
     const room = uniqueRoom('outage');
     await broker.subscribe(room);
     const before = await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'before' });
@@ -111,7 +132,7 @@ describe('RedisBroker through a Redis outage', () => {
     await expect(broker.publishEvent(room, '{"type":"typing"}')).rejects.toBeInstanceOf(Error);
 
     await flaky.restart();
-    await until(() => events.includes('resync'), 15_000, 'the resync event');
+    await until(() => events.includes(`restored ${room}`), 15_000, 'the restored event naming the room');
     expect(events.indexOf('up')).toBeGreaterThan(events.indexOf('down'));
     expect(broker.isReady()).toBe(true);
     // The subscription came back without anyone calling subscribe again.

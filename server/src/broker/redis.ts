@@ -1,98 +1,109 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisTarget } from '../config.js';
 import { MAX_ID, compareIds } from '../protocol.js';
+import { ClusterSubscriber } from '../redis/cluster-subscriber.js';
 import '../redis/commands.js';
-import { connectRedis, waitReady } from '../redis/connect.js';
+import { connectCommands, connectServer, waitReady, withTimeout, type RedisClient } from '../redis/connect.js';
 import { RedisKeys, decodePayload, encodeEvent } from '../redis/keys.js';
+import { ServerSubscriber, type ShardSubscriber } from '../redis/subscriber.js';
 import {
   messageBody,
   messageFrame,
+  replayTruncated,
   type Broker,
   type BrokerEvent,
   type DeliveryHandler,
   type HistoryPage,
   type HistoryQuery,
   type MessageDraft,
+  type Replay,
+  type ReplayQuery,
+  type RestoredHandler,
   type StoredMessage,
   type UserDeliveryHandler,
 } from './broker.js';
 import { trimSlack } from './history.js';
-
-/**
- * Stores the message in the room's stream and publishes the finished frame in
- * one atomic step, so the stream id is the message id and pub/sub order is id
- * order. Trims in batches and remembers the newest trimmed id, which is what
- * `joined.truncated` is computed from.
- *
- * Every write refreshes the idle expiry of the room's keys (ARGV[6] ms; 0: never).
- *
- * KEYS: log, trimmed, meta, members, names. ARGV: channel, body, frame head, maxLen, slack, ttl.
- */
-const PUBLISH_SCRIPT = `
-local id = redis.call('XADD', KEYS[1], '*', 'b', ARGV[2])
-if ARGV[6] ~= '0' then
-  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
-end
-local ms = string.sub(id, 1, string.find(id, '-', 1, true) - 1)
-redis.call('PUBLISH', ARGV[1], 'm' .. id .. '\\n' .. ARGV[3] .. id .. '","ts":' .. ms .. ',' .. ARGV[2])
-local max = tonumber(ARGV[4])
-local len = redis.call('XLEN', KEYS[1])
-if len > max + tonumber(ARGV[5]) then
-  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', len - max + 1)
-  redis.call('XTRIM', KEYS[1], 'MINID', old[len - max + 1][1])
-  redis.call('SET', KEYS[2], old[len - max][1])
-end
-return id
-`;
+import { PUBLISH_SCRIPT, REPLAY_SCRIPT } from './scripts.js';
 
 type StreamEntry = [id: string, fields: string[]];
 
 export interface RedisBrokerOptions {
-  url: string;
+  redis: RedisTarget;
   historyMaxLen: number;
   commandTimeoutMs: number;
   /** A room's keys expire after this long without a write (ms); 0: never. */
   idleTtlMs?: number;
+  /** How long a send's idempotency key is remembered (ms). */
+  dedupeTtlMs?: number;
   keyPrefix?: string;
   /** Connection errors (ioredis reconnects by itself); for logs and metrics. */
   onError?: (err: Error) => void;
 }
 
+/** An epoch nobody has used: names one incarnation of a room's log. */
+const newEpoch = () => randomBytes(9).toString('base64url');
+/** An epoch made by a read (a join of an empty room) lives at most this long before a write confirms it. */
+const READ_EPOCH_TTL_MS = 24 * 3600_000;
+const DEFAULT_DEDUPE_TTL_MS = 10 * 60_000;
+
 /**
- * The broker of a replicated deployment: pub/sub on a separate subscriber
- * connection (one channel per room this process has members in), history in
- * a capped stream per room.
+ * The broker of a replicated deployment, on one Redis, a Sentinel-managed
+ * master, or a Redis Cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE, one
+ * channel per room this process has members in, delivered by the room's
+ * shard only) on subscriber connections of its own, history in a capped
+ * stream per room. Every key and channel of a room is in the room's slot.
  */
 export class RedisBroker implements Broker {
   readonly keys: RedisKeys;
-  private readonly pub: Redis;
-  private readonly sub: Redis;
+  private readonly pub: RedisClient;
+  private readonly sub: ShardSubscriber;
   private readonly events = new EventEmitter();
   private handler: DeliveryHandler = () => {};
   private userHandler: UserDeliveryHandler = () => {};
-  /** Rooms the node wants; restored by hand after a reconnect (autoResubscribe is off). */
-  private readonly wanted = new Set<string>();
-  /** Users whose addressed frames the node wants; restored likewise. */
-  private readonly wantedUsers = new Set<string>();
-  private wasDown = false;
+  private restoredHandler: RestoredHandler = () => {};
+  /** Rooms and users the node wants, by channel. */
+  private readonly wanted = new Map<string, { room: string } | { user: string }>();
+  private pubDown = false;
   private closed = false;
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.keys = new RedisKeys(options.keyPrefix);
-    this.pub = connectRedis(options.url, { commandTimeout: options.commandTimeoutMs }) ;
-    this.pub.defineCommand('roomcastPublish', { numberOfKeys: 5, lua: PUBLISH_SCRIPT });
-    this.sub = connectRedis(options.url, { autoResubscribe: false, commandTimeout: options.commandTimeoutMs });
+    const target = options.redis;
+    this.pub = connectCommands(target, { commandTimeoutMs: options.commandTimeoutMs });
+    this.pub.defineCommand('roomcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
+    this.pub.defineCommand('roomcastReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
+    this.sub =
+      target.mode === 'cluster'
+        ? new ClusterSubscriber(this.pub as Cluster, (host, port) =>
+            // A shard's subscriber waits for its connection instead of failing a subscribe made while it dials.
+            connectServer({ mode: 'single', url: `redis${target.tls ? 's' : ''}://${host}:${port}`, username: target.username, password: target.password, tls: target.tls }, {
+              commandTimeoutMs: options.commandTimeoutMs,
+              autoResubscribe: false,
+              enableOfflineQueue: true,
+            }),
+          )
+        : new ServerSubscriber(connectServer(target, { commandTimeoutMs: options.commandTimeoutMs, autoResubscribe: false }));
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
-    for (const redis of [this.pub, this.sub]) {
-      redis.on('ready', () => this.onConnectionReady());
-      redis.on('close', () => this.onConnectionLost());
-      // ioredis reconnects by itself. Without a listener an 'error' event would crash the process.
-      redis.on('error', (err: Error) => options.onError?.(err));
-    }
+    this.sub.on('restored', (channels: string[]) => this.restored(channels));
+    this.sub.on('down', () => this.events.emit('down'));
+    this.sub.on('up', () => this.isReady() && this.events.emit('up'));
+    this.pub.on('close', () => {
+      if (this.closed || this.pubDown) return;
+      this.pubDown = true;
+      this.events.emit('down');
+    });
+    this.pub.on('ready', () => {
+      this.pubDown = false;
+      if (this.isReady()) this.events.emit('up');
+    });
+    // ioredis reconnects by itself. Without a listener an 'error' event would crash the process.
+    this.pub.on('error', (err: Error) => options.onError?.(err));
   }
 
-  /** The command connection, shared with the Redis presence manager. */
-  get client(): Redis {
+  /** The command connection, shared with the Redis presence manager and the room store. */
+  get client(): RedisClient {
     return this.pub;
   }
 
@@ -100,47 +111,36 @@ export class RedisBroker implements Broker {
     this.handler = handler;
   }
 
-  on(event: BrokerEvent, listener: () => void): void {
-    this.events.on(event, listener);
-  }
-
-  async subscribe(room: string): Promise<void> {
-    this.wanted.add(room);
-    try {
-      await this.sub.subscribe(this.keys.channel(room));
-    } catch (err) {
-      this.wanted.delete(room);
-      throw err;
-    }
-  }
-
-  async unsubscribe(room: string): Promise<void> {
-    this.wanted.delete(room);
-    // While disconnected there is nothing to undo: Redis dropped the subscription with the connection.
-    if (this.sub.status === 'ready') await this.sub.unsubscribe(this.keys.channel(room));
-  }
-
   onUserDelivery(handler: UserDeliveryHandler): void {
     this.userHandler = handler;
   }
 
-  async subscribeUser(userId: string): Promise<void> {
-    this.wantedUsers.add(userId);
-    try {
-      await this.sub.subscribe(this.keys.userChannel(userId));
-    } catch (err) {
-      this.wantedUsers.delete(userId);
-      throw err;
-    }
+  onRestored(handler: RestoredHandler): void {
+    this.restoredHandler = handler;
   }
 
-  async unsubscribeUser(userId: string): Promise<void> {
-    this.wantedUsers.delete(userId);
-    if (this.sub.status === 'ready') await this.sub.unsubscribe(this.keys.userChannel(userId));
+  on(event: BrokerEvent, listener: () => void): void {
+    this.events.on(event, listener);
+  }
+
+  subscribe(room: string): Promise<void> {
+    return this.want(this.keys.channel(room), { room });
+  }
+
+  unsubscribe(room: string): Promise<void> {
+    return this.unwant(this.keys.channel(room));
+  }
+
+  subscribeUser(userId: string): Promise<void> {
+    return this.want(this.keys.userChannel(userId), { user: userId });
+  }
+
+  unsubscribeUser(userId: string): Promise<void> {
+    return this.unwant(this.keys.userChannel(userId));
   }
 
   async publishToUser(userId: string, frame: string): Promise<void> {
-    await this.pub.publish(this.keys.userChannel(userId), frame);
+    await this.pub.spublish(this.keys.userChannel(userId), frame);
   }
 
   async publish(draft: MessageDraft): Promise<StoredMessage> {
@@ -148,24 +148,29 @@ export class RedisBroker implements Broker {
     const head = `{"type":"message","room":"${draft.room}","id":"`;
     const { historyMaxLen } = this.options;
     const { room } = draft;
-    const id = await this.pub.roomcastPublish(
+    const [id, storedBody, duplicate] = await this.pub.roomcastPublish(
       this.keys.log(room),
       this.keys.trimmed(room),
       this.keys.meta(room),
       this.keys.members(room),
       this.keys.names(room),
+      this.keys.epoch(room),
+      this.keys.sent(room, draft.key ?? `~${randomUUID()}`),
       this.keys.channel(room),
       body,
       head,
       historyMaxLen,
       trimSlack(historyMaxLen),
       this.options.idleTtlMs ?? 0,
+      newEpoch(),
+      this.options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS,
     );
-    return { id, frame: messageFrame(draft.room, id, body) };
+    if (duplicate === 1) return { id, frame: messageFrame(room, id, storedBody || body), duplicate: true };
+    return { id, frame: messageFrame(room, id, body) };
   }
 
   async publishEvent(room: string, frame: string, skip = ''): Promise<void> {
-    await this.pub.publish(this.keys.channel(room), encodeEvent(frame, skip));
+    await this.pub.spublish(this.keys.channel(room), encodeEvent(frame, skip));
   }
 
   async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
@@ -186,20 +191,69 @@ export class RedisBroker implements Broker {
     return { messages: this.toMessages(room, entries.reverse()), truncated: false };
   }
 
+  async replay(room: string, query: ReplayQuery): Promise<Replay> {
+    // An exclusive range from the largest id is refused by Redis: ask for the newest entry only, then replay nothing.
+    const since = query.since === MAX_ID ? undefined : query.since;
+    const [epoch, trimmedUpTo, newest, entries] = await this.pub.roomcastReplay(
+      this.keys.log(room),
+      this.keys.trimmed(room),
+      this.keys.epoch(room),
+      since === undefined ? '' : `(${since}`,
+      query.limit,
+      newEpoch(),
+      Math.min(READ_EPOCH_TTL_MS, this.options.idleTtlMs || READ_EPOCH_TTL_MS),
+    );
+    const messages = query.since === MAX_ID ? [] : this.toMessages(room, entries);
+    if (query.since === undefined) return { messages, truncated: false, epoch };
+    const truncated = replayTruncated(query.since, {
+      epoch: query.epoch,
+      currentEpoch: epoch,
+      trimmedUpTo: trimmedUpTo || undefined,
+      newest: newest || undefined,
+    });
+    return { messages, truncated, epoch };
+  }
+
   isReady(): boolean {
-    return this.pub.status === 'ready' && this.sub.status === 'ready';
+    return this.pub.status === 'ready' && this.sub.isReady();
+  }
+
+  /** A timed PING on the command connection (every master of a cluster) and on every subscriber connection. */
+  async health(timeoutMs: number): Promise<void> {
+    if (!this.isReady()) throw new Error('Redis connections are not ready');
+    const masters = 'nodes' in this.pub ? this.pub.nodes('master') : [this.pub as Redis];
+    await Promise.all([...masters.map((node) => withTimeout(node.ping(), timeoutMs, 'PING')), this.sub.ping(timeoutMs)]);
   }
 
   /** Resolves once both connections are up; rejects after `timeoutMs`. */
   async ready(timeoutMs: number): Promise<void> {
-    await Promise.all([waitReady(this.pub, timeoutMs), waitReady(this.sub, timeoutMs)]);
+    await waitReady(this.pub, timeoutMs);
+    const deadline = Date.now() + timeoutMs;
+    while (!this.sub.isReady()) {
+      if (Date.now() > deadline) throw new Error(`the Redis subscriber did not become ready within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    await Promise.allSettled([this.pub.quit(), this.sub.close()]);
     this.pub.disconnect();
-    this.sub.disconnect();
+  }
+
+  private async want(channel: string, what: { room: string } | { user: string }): Promise<void> {
+    this.wanted.set(channel, what);
+    try {
+      await this.sub.subscribe(channel);
+    } catch (err) {
+      this.wanted.delete(channel);
+      throw err;
+    }
+  }
+
+  private async unwant(channel: string): Promise<void> {
+    this.wanted.delete(channel);
+    await this.sub.unsubscribe(channel);
   }
 
   private toMessages(room: string, entries: StreamEntry[]): StoredMessage[] {
@@ -207,45 +261,19 @@ export class RedisBroker implements Broker {
   }
 
   private receive(channel: string, payload: string): void {
-    const userId = this.keys.userOf(channel);
-    if (userId !== undefined) {
-      if (this.wantedUsers.has(userId)) this.userHandler(userId, payload);
-      return;
-    }
-    const room = this.keys.roomOf(channel);
-    if (room === undefined || !this.wanted.has(room)) return;
-    const delivery = decodePayload(room, payload);
+    const what = this.wanted.get(channel);
+    if (!what) return;
+    if ('user' in what) return this.userHandler(what.user, payload);
+    const delivery = decodePayload(what.room, payload);
     if (delivery) this.handler(delivery);
   }
 
-  private onConnectionLost(): void {
-    if (this.closed || this.wasDown) return;
-    this.wasDown = true;
-    this.events.emit('down');
-  }
-
-  private onConnectionReady(): void {
-    if (!this.isReady() || !this.wasDown || this.closed) return;
-    this.wasDown = false;
-    void this.restoreSubscriptions();
-  }
-
-  /**
-   * After a reconnect, subscribe again to every wanted room, then tell the
-   * node to fill the gap from history. The PING makes sure the SUBSCRIBE took
-   * effect before anyone reads history, so nothing falls between the two.
-   */
-  private async restoreSubscriptions(): Promise<void> {
-    try {
-      const channels = [...this.wanted].map((room) => this.keys.channel(room));
-      for (const userId of this.wantedUsers) channels.push(this.keys.userChannel(userId));
-      if (channels.length > 0) await this.sub.subscribe(...channels);
-      await this.sub.ping();
-      this.events.emit('up');
-      this.events.emit('resync');
-    } catch {
-      // The connection dropped again; the next 'ready' retries.
-      this.wasDown = true;
+  private restored(channels: string[]): void {
+    const rooms: string[] = [];
+    for (const channel of channels) {
+      const what = this.wanted.get(channel);
+      if (what && 'room' in what) rooms.push(what.room);
     }
+    if (rooms.length > 0) this.restoredHandler(rooms);
   }
 }

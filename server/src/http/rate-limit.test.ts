@@ -10,7 +10,7 @@ import { startRedis, type RedisHandle } from '@roomcast/deploy/local';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../broker/broker.contract.js';
-import { connectRedis, waitReady } from '../redis/connect.js';
+import { connectServer, waitReady } from '../redis/connect.js';
 import { RedisKeys } from '../redis/keys.js';
 import { MemoryRateLimiter, RedisRateLimiter, type Rate, type RateLimiter } from './rate-limit.js';
 
@@ -74,7 +74,7 @@ describe('RedisRateLimiter', () => {
 
   /** A connection of its own, as each replica has. */
   async function connect(): Promise<Redis> {
-    const client = connectRedis(redis.url, { commandTimeout: 2000 });
+    const client = connectServer({ mode: 'single', url: redis.url, tls: false }, { commandTimeoutMs: 2000 });
     clients.push(client);
     await waitReady(client, 10_000);
     return client;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { TokenBucket } from '../realtime/rate-limit.js';
 
 /**
@@ -62,7 +62,7 @@ return ok
 
 export class RedisRateLimiter implements RateLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** Key of a bucket, e.g. `rc:rl:write:{user}`. */
     private readonly keyOf: (key: string) => string,
     private readonly rate: Rate,

@@ -4,6 +4,7 @@ import { ChatError, badRequest } from '../errors.js';
 import type { ChatNode } from '../node.js';
 import type { PresenceManager } from '../presence/presence.js';
 import { ErrorCode, LIMITS, isMessageId, validateText } from '../protocol.js';
+import { OutcomeUnknown } from '../publisher.js';
 import type { Rooms } from '../rooms/service.js';
 import { identityOf } from './api.js';
 
@@ -13,6 +14,9 @@ export interface RoomRouteDeps {
   node: ChatNode;
   rooms: Rooms;
 }
+
+/** How long an HTTP publish waits for an unknown outcome to resolve. */
+const UNKNOWN_OUTCOME_PATIENCE_MS = 10_000;
 
 interface RoomParams {
   room: string;
@@ -38,7 +42,14 @@ export async function roomRoutes(app: FastifyInstance, opts: RoomRouteDeps) {
   app.post<{ Params: RoomParams }>('/api/rooms/:room/messages', { config: { access: 'post' } }, async (request, reply) => {
     const checked = validateText((request.body as { text?: unknown } | undefined)?.text);
     if (!checked.ok) throw new ChatError(checked.code, checked.message);
-    const stored = await opts.node.publish(request.params.room, identityOf(request).user, checked.text);
+    // While the store's answer is unknown, retry (idempotently) for a while, then say so: never a false "not stored".
+    const deadline = Date.now() + UNKNOWN_OUTCOME_PATIENCE_MS;
+    const stored = await opts.node
+      .publish(request.params.room, identityOf(request).user, checked.text, () => !request.raw.destroyed && Date.now() < deadline)
+      .catch((err: unknown) => {
+        if (err instanceof OutcomeUnknown) throw new ChatError(ErrorCode.unavailable, err.message);
+        throw err;
+      });
     reply.code(201).type('application/json');
     return stored.frame;
   });

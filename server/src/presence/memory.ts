@@ -61,6 +61,10 @@ export class MemoryPresence implements PresenceManager {
 
   async start(): Promise<void> {}
 
+  async reassert(): Promise<void> {
+    // Nothing is ever lost in one process.
+  }
+
   async close(): Promise<void> {
     this.rooms.clear();
     this.connections.clear();

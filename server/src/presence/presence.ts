@@ -26,6 +26,12 @@ export interface PresenceManager {
   join(room: string, member: Member): Promise<User[]>;
   leave(room: string, connectionId: string): Promise<void>;
   list(room: string): Promise<User[]>;
+  /**
+   * Writes every local member again (after a lapse: the store may have lost
+   * them, or others reaped this node). A user who was missing is published as
+   * `joined` to every socket of the room, their own included.
+   */
+  reassert(): Promise<void>;
   /** Starts heartbeating this node's members and sweeping dead nodes. */
   start(): Promise<void>;
   /** Removes every member of this node (graceful shutdown), then stops timers. */

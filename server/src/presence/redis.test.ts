@@ -34,7 +34,7 @@ let prefixes = 0;
 const newPrefix = () => `p${++prefixes}`;
 
 async function openBroker(keyPrefix: string, url = redis.url): Promise<RedisBroker> {
-  const broker = new RedisBroker({ url, historyMaxLen: 1000, commandTimeoutMs: 2000, keyPrefix });
+  const broker = new RedisBroker({ redis: { mode: 'single', url, tls: false }, historyMaxLen: 1000, commandTimeoutMs: 2000, keyPrefix });
   closers.push(() => broker.close());
   await until(() => broker.isReady(), 10_000, 'the Redis broker to connect');
   return broker;

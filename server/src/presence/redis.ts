@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { User } from '../protocol.js';
 import '../redis/commands.js';
 import { RedisKeys, encodeEvent } from '../redis/keys.js';
@@ -22,7 +22,7 @@ if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '\\t' .. ARGV[4]) == 1 then
     redis.call('HSET', KEYS[2], ARGV[2], (tonumber(string.sub(entry, 1, tab - 1)) + 1) .. string.sub(entry, tab))
   else
     redis.call('HSET', KEYS[2], ARGV[2], '1\\t' .. ARGV[3])
-    redis.call('PUBLISH', ARGV[5], ARGV[6])
+    redis.call('SPUBLISH', ARGV[5], ARGV[6])
   end
 end
 if ARGV[7] == '1' then return redis.call('HGETALL', KEYS[2]) end
@@ -64,7 +64,7 @@ else
   end
 end
 if #left > 0 then
-  redis.call('PUBLISH', ARGV[1], 'e\\n{"type":"presence","room":"' .. ARGV[2] .. '","joined":[],"left":[' .. table.concat(left, ',') .. ']}')
+  redis.call('SPUBLISH', ARGV[1], 'e\\n{"type":"presence","room":"' .. ARGV[2] .. '","joined":[],"left":[' .. table.concat(left, ',') .. ']}')
 end
 return #left
 `;
@@ -89,7 +89,7 @@ return dead
 
 export interface RedisPresenceOptions {
   /** The command connection (shared with the Redis broker). */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   nodeId: string;
   heartbeatMs: number;
@@ -104,7 +104,7 @@ export interface RedisPresenceOptions {
  * replica whose heartbeat stopped, and publish the `left` diffs.
  */
 export class RedisPresence implements PresenceManager {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   /** room → connection id → user: what this replica re-asserts on each heartbeat. */
   private readonly local = new Map<string, Map<string, User>>();
@@ -121,6 +121,8 @@ export class RedisPresence implements PresenceManager {
    * get one TTL to beat again before anyone is reaped.
    */
   private sweepAfter = 0;
+  /** The last heartbeat did not go through: Redis may have lost (or others reaped) our members meanwhile. */
+  private beatFailed = false;
 
   constructor(private readonly options: RedisPresenceOptions) {
     this.keys = options.keys;
@@ -138,13 +140,13 @@ export class RedisPresence implements PresenceManager {
     let members = this.local.get(room);
     if (!members) this.local.set(room, (members = new Map()));
     members.set(member.connectionId, member.user);
-    const [[err, result]] = (await this.redis
-      .pipeline()
-      .presenceJoin(...this.joinArgs(room, member.connectionId, member.user, true))
-      .sadd(this.keys.nodeRooms(this.options.nodeId), room)
-      .exec()) as [[Error | null, string[]]];
-    if (err) throw err;
-    return parseUsers(result);
+    // Two slots in a Redis Cluster, so two commands (sent together). The room list first: a crash
+    // between the two leaves a room to sweep, never a member nobody would sweep.
+    const [, result] = await Promise.all([
+      this.redis.sadd(this.keys.nodeRooms(this.options.nodeId), room),
+      this.redis.presenceJoin(...this.joinArgs(room, member.connectionId, member.user, member.connectionId)),
+    ]);
+    return parseUsers(result as string[]);
   }
 
   async leave(room: string, connectionId: string): Promise<void> {
@@ -197,37 +199,59 @@ export class RedisPresence implements PresenceManager {
       ...rooms.map(([room, members]) => this.remove(room, '', [...members.keys()])),
       ...departed.map(([room, ids]) => this.remove(room, '', [...ids])),
     ]);
-    await this.redis.pipeline().del(this.keys.nodeRooms(this.options.nodeId)).hdel(this.keys.nodes(), this.options.nodeId).exec();
+    await Promise.all([this.redis.del(this.keys.nodeRooms(this.options.nodeId)), this.redis.hdel(this.keys.nodes(), this.options.nodeId)]);
   }
 
   /**
-   * One pipeline: the node's own heartbeat, the removals that failed during
-   * an outage, then every local connection re-asserted. Re-asserting is
-   * idempotent, and it heals the case where others took this node for dead
-   * (a long pause) or Redis lost its data.
+   * The node's own heartbeat, then the removals that failed during an
+   * outage. Local members are written again only when Redis lost them: the
+   * heartbeat found this node's entry gone (others took it for dead and
+   * reaped it, or Redis lost its data), or the previous heartbeat failed (it
+   * may have been reaped meanwhile). So a heartbeat costs O(1), not a
+   * command per connection.
    */
   async heartbeat(): Promise<void> {
-    const pipeline = this.redis.pipeline().presenceBeat(this.keys.nodes(), this.options.nodeId);
-    const retried = [...this.departed].map(([room, ids]): [string, string[]] => [room, [...ids]]);
-    for (const [room, ids] of retried) pipeline.presenceRemove(...this.removeArgs(room, '', ids));
-    const nodeRooms = this.keys.nodeRooms(this.options.nodeId);
-    for (const [room, members] of this.local) {
-      pipeline.sadd(nodeRooms, room);
-      for (const [connectionId, user] of members) pipeline.presenceJoin(...this.joinArgs(room, connectionId, user, false));
+    let fresh: number;
+    try {
+      fresh = await this.redis.presenceBeat(this.keys.nodes(), this.options.nodeId);
+    } catch (err) {
+      this.beatFailed = true;
+      this.heartbeatFailed(err);
     }
-    const results = ((await pipeline.exec().catch((err: unknown) => this.heartbeatFailed(err))) ?? []) as [Error | null, unknown][];
-    const [beatError] = results[0] ?? [new Error('no reply to the heartbeat')];
-    if (beatError) this.heartbeatFailed(beatError);
-    retried.forEach(([room, ids], i) => {
-      // Results: [beat, ...removals, ...]. A removal that went through is done for good.
-      const [err] = results[1 + i] ?? [new Error('no reply')];
-      if (err) return;
+    const removals = [...this.departed].map(async ([room, ids]) => {
+      const sent = [...ids];
+      await this.remove(room, '', sent);
+      // Went through: done for good.
       const pending = this.departed.get(room);
-      for (const id of ids) pending?.delete(id);
+      for (const id of sent) pending?.delete(id);
       if (pending?.size === 0) this.departed.delete(room);
     });
-    const failed = results.find(([err]) => err);
-    if (failed) throw failed[0];
+    const results = await Promise.allSettled(removals);
+    if (fresh === 1 || this.beatFailed) {
+      this.beatFailed = false;
+      await this.reassert();
+    }
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /**
+   * Writes every local member again. A user who was missing is published as
+   * `joined` to every socket of the room, their own included: they were
+   * told they left when this node was reaped.
+   */
+  async reassert(): Promise<void> {
+    const nodeRooms = this.keys.nodeRooms(this.options.nodeId);
+    const writes: Promise<unknown>[] = [];
+    for (const [room, members] of this.local) {
+      writes.push(this.redis.sadd(nodeRooms, room));
+      for (const [connectionId, user] of members) writes.push(this.redis.presenceJoin(...this.joinArgs(room, connectionId, user, undefined)));
+    }
+    const failed = (await Promise.allSettled(writes)).find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) {
+      this.beatFailed = true; // try again with the next heartbeat
+      throw failed.reason;
+    }
   }
 
   /** Redis is (or just was) unreachable: nobody could heartbeat, so hold the sweep for one TTL. */
@@ -243,7 +267,7 @@ export class RedisPresence implements PresenceManager {
     for (const nodeId of dead) {
       if (nodeId === this.options.nodeId) continue;
       await this.reapNode(nodeId);
-      await this.redis.pipeline().del(this.keys.nodeRooms(nodeId)).hdel(this.keys.nodes(), nodeId).exec();
+      await Promise.all([this.redis.del(this.keys.nodeRooms(nodeId)), this.redis.hdel(this.keys.nodes(), nodeId)]);
     }
   }
 
@@ -267,7 +291,12 @@ export class RedisPresence implements PresenceManager {
     ];
   }
 
-  private joinArgs(room: string, connectionId: string, user: User, wantList: boolean): [string, string, ...string[]] {
+  /**
+   * `skip`: the joining connection, which learns the room's users from
+   * `joined` instead of a diff (and gets the list back). Re-asserts pass none:
+   * everyone, the member's own sockets included, hears that they are back.
+   */
+  private joinArgs(room: string, connectionId: string, user: User, skip: string | undefined): [string, string, ...string[]] {
     return [
       this.keys.presenceConnections(room),
       this.keys.presenceUsers(room),
@@ -276,10 +305,11 @@ export class RedisPresence implements PresenceManager {
       user.name,
       this.options.nodeId,
       this.keys.channel(room),
-      encodeEvent(presenceFrame(room, [user], []), connectionId),
-      wantList ? '1' : '0',
+      encodeEvent(presenceFrame(room, [user], []), skip),
+      skip === undefined ? '0' : '1',
     ];
   }
+
 }
 
 /** HGETALL of the users hash, flat [id, "count\tname", ...], as users. */

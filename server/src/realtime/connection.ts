@@ -19,6 +19,12 @@ export interface Membership {
    * can still arrive live afterwards: ids up to this one are dropped, once.
    */
   replayedUpTo?: string;
+  /**
+   * Every message with a larger id reaches this socket through this
+   * membership (replay, then live): a send that turns out to be a duplicate
+   * of such a message needs no second copy.
+   */
+  receivesAfter?: string;
 }
 
 export interface ConnectionLimits {

@@ -158,7 +158,7 @@ export class Gateway {
   private async handle(connection: Connection, frame: ClientFrame): Promise<void> {
     switch (frame.type) {
       case 'join':
-        return this.node.join(connection, frame.room, frame.since, frame.ref);
+        return this.node.join(connection, frame.room, { since: frame.since, epoch: frame.epoch }, frame.ref);
       case 'leave':
         return this.node.leave(connection, frame.room);
       case 'send':

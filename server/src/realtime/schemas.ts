@@ -18,6 +18,7 @@ const Join = Type.Object({
   type: Type.Literal('join'),
   room: Room,
   since: Type.Optional(Type.String({ pattern: MESSAGE_ID_PATTERN.source })),
+  epoch: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   ref: Ref,
 });
 const Leave = Type.Object({ type: Type.Literal('leave'), room: Room, ref: Ref });

@@ -6,7 +6,13 @@ import type { ClientContext, Result } from 'ioredis';
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext> {
-    roomcastPublish(log: string, trimmed: string, ...args: (string | number)[]): Result<string, Context>;
+    roomcastPublish(log: string, trimmed: string, ...args: (string | number)[]): Result<[id: string, body: string, duplicate: 0 | 1], Context>;
+    roomcastReplay(
+      log: string,
+      trimmed: string,
+      epoch: string,
+      ...args: (string | number)[]
+    ): Result<[epoch: string, trimmed: string, newest: string, entries: [string, string[]][]], Context>;
     roomCreate(meta: string, members: string, names: string, log: string, users: string, ...args: string[]): Result<number, Context>;
     roomDm(meta: string, members: string, names: string, ...args: string[]): Result<number, Context>;
     roomSetRole(meta: string, members: string, names: string, ...args: string[]): Result<string, Context>;

@@ -1,22 +1,67 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from '../config.js';
+
+/** A command connection: one server (single, Sentinel) or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+export interface ConnectOptions {
+  commandTimeoutMs?: number;
+}
 
 /**
- * A Redis connection that fails fast while Redis is unreachable instead of
- * queueing commands: a chat send must be answered (`internal`) rather than
- * wait for an outage to end. ioredis keeps reconnecting in the background.
+ * Options of every connection: fail fast while Redis is unreachable instead
+ * of queueing commands (a chat send must get an answer, not wait for an
+ * outage to end); ioredis keeps reconnecting in the background.
  */
-export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+function baseOptions(target: RedisTarget, options: ConnectOptions): RedisOptions {
+  const base: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(100 * attempt, 1000),
     lazyConnect: false,
-    ...options,
-  });
+    commandTimeout: options.commandTimeoutMs,
+  };
+  if (target.username) base.username = target.username;
+  if (target.password) base.password = target.password;
+  if (target.tls) base.tls = {};
+  return base;
+}
+
+/** One connection to the server (single or Sentinel mode) with these extra options. */
+export function connectServer(target: RedisTarget, options: ConnectOptions & RedisOptions = {}): Redis {
+  const { commandTimeoutMs, ...extra } = options;
+  const base = { ...baseOptions(target, { commandTimeoutMs }), ...extra };
+  switch (target.mode) {
+    case 'single':
+      // The URL's own credentials and TLS (rediss://) win over REDIS_PASSWORD / REDIS_TLS.
+      return new Redis(target.url, base);
+    case 'sentinel':
+      return new Redis({ ...base, sentinels: target.sentinels, name: target.name, sentinelRetryStrategy: (attempt) => Math.min(100 * attempt, 1000) });
+    case 'cluster':
+      throw new Error('connectServer: a Redis Cluster has no single server (use connectCommands)');
+  }
+}
+
+/** The command connection of a mode: ioredis's Cluster client in cluster mode. */
+export function connectCommands(target: RedisTarget, options: ConnectOptions = {}): RedisClient {
+  if (target.mode !== 'cluster') return connectServer(target, options);
+  const clusterOptions: ClusterOptions = {
+    enableOfflineQueue: false,
+    // Commands of one tick go to each node as one pipeline: cross-slot work is split per slot, not per round trip.
+    enableAutoPipelining: true,
+    clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    // Re-dial a node that dropped (a restart without slot changes); MOVED answers refresh the topology otherwise.
+    clusterNodeRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    slotsRefreshInterval: 2000,
+    redisOptions: baseOptions(target, options),
+  };
+  return new Cluster(target.nodes, clusterOptions);
 }
 
 /** Resolves once the connection is ready, rejects after `timeoutMs`. */
-export function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
+export function waitReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -29,4 +74,13 @@ export function waitReady(redis: Redis, timeoutMs: number): Promise<void> {
     };
     redis.once('ready', onReady);
   });
+}
+
+/** Rejects when `promise` takes longer than `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

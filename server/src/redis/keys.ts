@@ -22,6 +22,14 @@ export class RedisKeys {
   trimmed(room: string): string {
     return `${this.prefix}:{${room}}:trimmed`;
   }
+  /** The name of the current incarnation of the room's log (contract v2, C). */
+  epoch(room: string): string {
+    return `${this.prefix}:{${room}}:epoch`;
+  }
+  /** A send's idempotency key → the id it was stored under (expires after a few minutes). */
+  sent(room: string, key: string): string {
+    return `${this.prefix}:{${room}}:sent:${key}`;
+  }
   /** Presence: connection id → `userId \t nodeId \t expiresAtMs`. */
   presenceConnections(room: string): string {
     return `${this.prefix}:{${room}}:pc`;

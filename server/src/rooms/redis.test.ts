@@ -29,7 +29,7 @@ afterEach(async () => {
 
 /** A broker, presence and store on a fresh key prefix, all sharing the broker's command connection (as app.ts wires them). */
 async function openStore(idleTtlMs: number) {
-  const broker = new RedisBroker({ url: redis.url, historyMaxLen: 1000, commandTimeoutMs: 2000, keyPrefix: `r${++prefixes}`, idleTtlMs });
+  const broker = new RedisBroker({ redis: { mode: 'single', url: redis.url, tls: false }, historyMaxLen: 1000, commandTimeoutMs: 2000, keyPrefix: `r${++prefixes}`, idleTtlMs });
   closers.push(() => broker.close());
   await until(() => broker.isReady(), 10_000, 'the Redis broker to connect');
   const presence = new RedisPresence({ redis: broker.client, keys: broker.keys, nodeId: 'n1', heartbeatMs: 1000, ttlMs: 5000, sweepMs: 1000 });

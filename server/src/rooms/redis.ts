@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { ROLES, type Role, type RoomInfo, type User } from '../protocol.js';
 import '../redis/commands.js';
 import { encodeRemoval, type RedisKeys } from '../redis/keys.js';
@@ -81,19 +81,19 @@ const REMOVE_SCRIPT = `
 if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[1])
 if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] then redis.call('HDEL', KEYS[1], 'owner') end
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.call('SPUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
 export interface RedisRoomStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** Idle expiry of a room's keys, ms; 0: never. */
   idleTtlMs: number;
 }
 
 export class RedisRoomStore implements RoomStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
 
   constructor(private readonly options: RedisRoomStoreOptions) {
