@@ -117,6 +117,7 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
     limits: {
       maxBufferedBytes: config.maxBufferedBytes,
       messages: { perSecond: config.rateMessagesPerSec, burst: config.rateBurst },
+      typing: { perSecond: config.rateTypingPerSec, burst: config.rateTypingBurst },
       frames: { perSecond: config.rateFramesPerSec, burst: config.rateFramesBurst },
     },
   });

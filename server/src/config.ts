@@ -20,9 +20,12 @@ export interface Config {
   webRoot?: string;
   /** Messages kept per room (at least; trimming is done in batches above it). */
   historyMaxLen: number;
-  /** Token bucket for `send` and `typing` frames, per socket. */
+  /** Token bucket for `send` frames, per socket. */
   rateMessagesPerSec: number;
   rateBurst: number;
+  /** Token bucket for `typing` frames, per socket (apart, so typing never eats the message quota). */
+  rateTypingPerSec: number;
+  rateTypingBurst: number;
   /** Token bucket for every other frame, per socket. */
   rateFramesPerSec: number;
   rateFramesBurst: number;
@@ -131,6 +134,8 @@ export function loadConfig(env: Env = process.env): Config {
     historyMaxLen: read.int('HISTORY_MAX_LEN', 1000, 1, 10_000_000),
     rateMessagesPerSec: read.number('RATE_MESSAGES_PER_SEC', 10, 0.1),
     rateBurst: read.int('RATE_BURST', 30, 1, 1_000_000),
+    rateTypingPerSec: read.number('RATE_TYPING_PER_SEC', 10, 0.1),
+    rateTypingBurst: read.int('RATE_TYPING_BURST', 30, 1, 1_000_000),
     rateFramesPerSec: read.number('RATE_FRAMES_PER_SEC', 50, 0.1),
     rateFramesBurst: read.int('RATE_FRAMES_BURST', 200, 1, 1_000_000),
     maxRoomsPerConnection: read.int('MAX_ROOMS_PER_CONNECTION', 100, 1, 100_000),

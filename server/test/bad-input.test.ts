@@ -191,13 +191,17 @@ describe('rate limit', () => {
     expect(outcome).toMatchObject({ type: 'message', text: 'after the burst' });
   });
 
-  it('typing counts against the same budget as sends', async () => {
+  it('typing has a budget of its own: a typing flood is limited, and does not eat the message quota', async () => {
     const client = await open('typist');
     await client.join('typing-burst');
     for (let i = 0; i < 40; i++) client.send({ type: 'typing', room: 'typing-burst', ref: `t${i}` });
     const limited = await client.next((f) => isError(f) && f.code === 'rate_limited', 5000, 'a rate_limited error');
     expect(limited).toMatchObject({ type: 'error', code: 'rate_limited' });
-    await client.ping();
+    expect(limited.ref).toMatch(/^t\d+$/);
+    // The message budget is untouched: a burst of 30 sends right after all goes through.
+    const refs = Array.from({ length: 30 }, (_, i) => `after-typing-${i}`);
+    for (const ref of refs) client.send({ type: 'send', room: 'typing-burst', text: ref, ref });
+    for (const ref of refs) expect((await client.outcome(ref)).type).toBe('message');
   });
 });
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, type ErrorCode, type ServerFrame, type User } from '../protocol.js';
 import type { Corker } from './cork.js';
-import { chooseWritePath, writeFrame, type WritePath } from './direct-write.js';
+import { framedTarget, writeFrame } from './write-frame.js';
 import { TokenBucket } from './rate-limit.js';
 import type { Delivery } from '../broker/broker.js';
 
@@ -30,6 +30,8 @@ export interface Membership {
 export interface ConnectionLimits {
   maxBufferedBytes: number;
   messages: { perSecond: number; burst: number };
+  /** Typing signals have a budget of their own: they never eat the message quota. */
+  typing: { perSecond: number; burst: number };
   frames: { perSecond: number; burst: number };
 }
 
@@ -40,11 +42,10 @@ export class Connection {
   alive = true;
   closed = false;
   readonly messageBucket: TokenBucket;
+  readonly typingBucket: TokenBucket;
   readonly frameBucket: TokenBucket;
-  /** The socket ws runs on: corked to coalesce writes, written to by broadcasts. */
-  private readonly raw: Duplex | undefined;
-  /** Decided once: plain TCP without compression may write straight to the descriptor. */
-  private readonly writePath: WritePath;
+  /** Decided once: where broadcast frames built once for all sockets go as they are (see write-frame.ts). */
+  private readonly framedTo: Duplex | undefined;
   /** Bytes a replay put in the buffer at once; not held against the reader until drained. */
   private burst = 0;
 
@@ -56,14 +57,17 @@ export class Connection {
     private readonly corker: Corker,
     private readonly limits: ConnectionLimits,
     private readonly onSlow: (connection: Connection) => void,
-    raw?: Duplex,
+    /**
+     * The socket ws runs on, as the server's 'upgrade' event handed it to
+     * handleUpgrade: corked to coalesce the writes of a tick, and written to
+     * by broadcasts. Without it, every write goes through ws.send, uncorked.
+     */
+    private readonly raw?: Duplex,
   ) {
     this.messageBucket = new TokenBucket(limits.messages.perSecond, limits.messages.burst);
+    this.typingBucket = new TokenBucket(limits.typing.perSecond, limits.typing.burst);
     this.frameBucket = new TokenBucket(limits.frames.perSecond, limits.frames.burst);
-    // `raw`: the socket the server's 'upgrade' event gave handleUpgrade. Without
-    // it (the gateway before it passed one), ws's private `_socket`, the same object.
-    this.raw = raw ?? (socket as unknown as { _socket?: Duplex })._socket;
-    this.writePath = chooseWritePath(socket, this.raw);
+    this.framedTo = framedTarget(socket, raw);
   }
 
   get user(): User {
@@ -88,11 +92,11 @@ export class Connection {
 
   /**
    * The hot path of a broadcast: writes a WebSocket frame built once for all
-   * sockets (see framing.ts) by this socket's write path (see direct-write.ts).
+   * sockets (see framing.ts) to the socket, through its stream (see write-frame.ts).
    */
   sendFramed(frame: Buffer, payload: Buffer): boolean {
     if (!this.prepareWrite(false)) return false;
-    writeFrame(this.socket, this.raw, this.writePath, frame, payload);
+    writeFrame(this.socket, this.framedTo, frame, payload);
     return true;
   }
 

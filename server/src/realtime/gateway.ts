@@ -146,7 +146,7 @@ export class Gateway {
     }
     const frame = parsed.frame;
     this.metrics.framesIn.inc({ type: frame.type });
-    const bucket = frame.type === 'send' || frame.type === 'typing' ? connection.messageBucket : connection.frameBucket;
+    const bucket = frame.type === 'send' ? connection.messageBucket : frame.type === 'typing' ? connection.typingBucket : connection.frameBucket;
     if (!bucket.take()) return this.reply(connection, ErrorCode.rateLimited, 'too many frames: slow down', frame.ref);
     this.handle(connection, frame).catch((err) => {
       if (err instanceof ChatError) return this.reply(connection, err.code, err.message, frame.ref);
