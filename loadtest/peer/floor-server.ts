@@ -6,19 +6,22 @@
  * rate limit, no history, no presence, no ordering promise. A send becomes
  * one PUBLISH of the finished frame; every replica frames what it receives
  * once and writes it to its local members with Roomcast's own code
- * (server/src/realtime/framing.ts, then one `write(2)` each, direct-write.ts). Whatever this
- * costs, any server in the same topology costs at least as much.
+ * (server/src/realtime/framing.ts, then write-frame.ts: one `socket.write`
+ * each, through the internal entry `@roomcast/server/internal/floor-peer`,
+ * which exists for this file only).
+ * Whatever this costs, any server in the same topology costs at least as much.
  *
  *  - POST /api/login → {token} (the token is ignored); GET /healthz → 200.
- *  - WebSocket at /ws.
+ *  - WebSocket at /ws. It selects the `roomcast` subprotocol when offered, as
+ *    Roomcast does, and ignores the one that carries the token.
  *
  * Env: PORT, HOST (127.0.0.1), NODE_ID, REDIS_URL (absent: one process, local fan-out).
  * Run by the load-test tool after transpiling (see src/peer.ts); SIGTERM closes it.
  */
 import { createServer } from 'node:http';
-import type { Socket } from 'node:net';
-import { writeFrame } from '@roomcast/server/direct-write';
-import { textFrame } from '@roomcast/server/framing';
+import type { Duplex } from 'node:stream';
+import { framedTarget, textFrame, writeFrame } from '@roomcast/server/internal/floor-peer';
+import { WS_SUBPROTOCOL } from '@roomcast/server/protocol';
 import { Redis } from 'ioredis';
 import * as ws from 'ws';
 
@@ -31,10 +34,21 @@ const http = createServer((req, res) => {
   res.writeHead(req.url === '/healthz' || req.url === '/api/login' ? 200 : 404, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ token: 'floor', node: nodeId }));
 });
-const wss = new ws.WebSocketServer({ server: http, path: '/ws', perMessageDeflate: false });
+const wss = new ws.WebSocketServer({
+  server: http,
+  path: '/ws',
+  perMessageDeflate: false,
+  handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+});
 
-/** Room → the raw TCP sockets of its local members. */
-const rooms = new Map<string, Set<Socket>>();
+/** A member as Roomcast's broadcast writes to it: ws, and where frames go (see write-frame.ts). */
+interface Member {
+  ws: ws.WebSocket;
+  to: Duplex | undefined;
+}
+
+/** Room → its local members. */
+const rooms = new Map<string, Set<Member>>();
 /** Room → its SUBSCRIBE, so that no join is confirmed before the channel is live. */
 const subscriptions = new Map<string, Promise<unknown>>();
 const pub = redisUrl ? new Redis(redisUrl) : undefined;
@@ -44,14 +58,15 @@ function fanOut(room: string, payload: Buffer): void {
   const members = rooms.get(room);
   if (!members) return;
   const frame = textFrame(payload);
-  for (const socket of members) writeFrame(socket, frame);
+  for (const member of members) writeFrame(member.ws, member.to, frame, payload);
 }
 
 sub?.on('messageBuffer', (channel: Buffer, payload: Buffer) => fanOut(channel.toString(), payload));
 
 let seq = 0;
-wss.on('connection', (socket) => {
-  const raw = (socket as unknown as { _socket: Socket })._socket;
+wss.on('connection', (socket, request) => {
+  // The upgraded request's socket is the one ws runs on.
+  const member: Member = { ws: socket, to: framedTarget(socket, request.socket) };
   const joined = new Set<string>();
   socket.send(JSON.stringify({ type: 'welcome', node: nodeId }));
   socket.on('message', async (data: Buffer) => {
@@ -61,7 +76,7 @@ wss.on('connection', (socket) => {
       if (!members) rooms.set(frame.room, (members = new Set()));
       if (sub && !subscriptions.has(frame.room)) subscriptions.set(frame.room, sub.subscribe(frame.room));
       await subscriptions.get(frame.room);
-      members.add(raw);
+      members.add(member);
       joined.add(frame.room);
       socket.send(JSON.stringify({ type: 'joined', room: frame.room, truncated: false, ref: frame.ref }));
     } else if (frame.type === 'send') {
@@ -72,7 +87,7 @@ wss.on('connection', (socket) => {
     }
   });
   socket.on('close', () => {
-    for (const room of joined) rooms.get(room)?.delete(raw);
+    for (const room of joined) rooms.get(room)?.delete(member);
   });
 });
 

@@ -34,6 +34,7 @@ Target (one of)
   --pids LIST              pids to measure with --url: "1,2" or "replicas:1,replicas:2,nginx:3,redis:4"
   --secret S               the target's CHAT_JWT_SECRET (or env CHAT_JWT_SECRET): lets connections mint tokens
   --replicas N (3)  --workers N (nginx workers, 1)  --env KEY=VALUE (replica env, repeatable)
+  --entry FILE             replica entry of a launched Roomcast cluster (server/dist/main.js), to A/B two builds
   --stack roomcast|socketio|floor (roomcast; floor: the least a replica can do, a CPU yardstick)
 
 Fan-out options (fanout, bench, soak, chaos, compare-peer)
@@ -61,6 +62,7 @@ const options = {
   replicas: { type: 'string' },
   workers: { type: 'string' },
   env: { type: 'string', multiple: true },
+  entry: { type: 'string' },
   stack: { type: 'string' },
   rooms: { type: 'string' },
   clients: { type: 'string' },
@@ -122,6 +124,7 @@ function targetOptions(v: Values, stack: Stack, forceCluster: boolean): TargetOp
     replicas: num(v.replicas, 3, 'replicas'),
     workers: num(v.workers, 1, 'workers'),
     env,
+    entry: v.entry === undefined ? undefined : path.resolve(process.env.INIT_CWD ?? process.cwd(), v.entry),
   };
 }
 

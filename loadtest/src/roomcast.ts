@@ -1,4 +1,5 @@
 /** The Roomcast wire contract (shared/PROTOCOL.md) as a load-test transport, on `ws`. */
+import { WS_SUBPROTOCOL, WS_TOKEN_PROTOCOL_PREFIX } from '@roomcast/server/protocol';
 import WebSocket from 'ws';
 import type { ClientFrame, ServerFrame } from '../../server/src/protocol.js';
 import { closeSocket, ConnectError, mintJwt, openWelcomed, postLogin, readMessageFrame, toWsUrl, type ChatConnection, type ConnectionHandlers, type Transport } from './transport.js';
@@ -7,7 +8,7 @@ export class RoomcastTransport implements Transport {
   readonly name = 'roomcast';
 
   /**
-   * `baseUrl` is the HTTP origin (http://host:port); the socket is at /ws?token=.
+   * `baseUrl` is the HTTP origin (http://host:port); the socket is at /ws.
    * With the replicas' `secret` the tool can mint tokens itself (see Transport.mint).
    * `ordered` is false for a server that speaks the contract without its
    * ordering promise (the floor peer).
@@ -26,10 +27,20 @@ export class RoomcastTransport implements Transport {
     return postLogin(this.baseUrl, name);
   }
 
+  /** The token travels in the Sec-WebSocket-Protocol header (see tokenProtocols), not in the URL. */
   connect(token: string, handlers: ConnectionHandlers, timeoutMs: number): Promise<ChatConnection> {
-    const url = toWsUrl(this.baseUrl, `/ws?token=${encodeURIComponent(token)}`);
-    return openWelcomed(url, timeoutMs, (ws) => new RoomcastConnection(ws, handlers));
+    const url = toWsUrl(this.baseUrl, '/ws');
+    return openWelcomed(url, timeoutMs, (ws) => new RoomcastConnection(ws, handlers), undefined, tokenProtocols(token));
   }
+}
+
+/**
+ * What a client offers (v2): `roomcast`, which the server selects, and
+ * `roomcast.bearer.<token>`, which carries the token out of the URL (URLs end
+ * up in proxy logs). A JWT is base64url and dots, all valid in a protocol name.
+ */
+export function tokenProtocols(token: string): string[] {
+  return [WS_SUBPROTOCOL, `${WS_TOKEN_PROTOCOL_PREFIX}${token}`];
 }
 
 class RoomcastConnection implements ChatConnection {

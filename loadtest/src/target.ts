@@ -46,6 +46,8 @@ export interface TargetOptions {
   workers: number;
   /** Extra environment for launched Roomcast replicas. */
   env: Record<string, string>;
+  /** Entry point of launched Roomcast replicas; default server/dist/main.js. */
+  entry?: string;
 }
 
 export async function openTarget(opts: TargetOptions): Promise<Target> {
@@ -74,7 +76,7 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
       stop: () => peer.stop(),
     };
   }
-  const cluster = await startCluster({ replicas: opts.replicas, workers: opts.workers, env: opts.env });
+  const cluster = await startCluster({ replicas: opts.replicas, workers: opts.workers, env: opts.env, entry: opts.entry });
   return {
     stack: 'roomcast',
     url: cluster.url,

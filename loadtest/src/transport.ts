@@ -97,9 +97,10 @@ export interface WelcomingConnection extends ChatConnection {
 }
 
 /**
- * Opens a `ws` socket to `url` and resolves with the connection `create` wraps it in,
- * once that connection is welcomed; settles once, rejecting with a ConnectError on
- * timeout, an HTTP answer to the upgrade, a socket error or a close before welcome.
+ * Opens a `ws` socket to `url`, offering `protocols` (Sec-WebSocket-Protocol), and
+ * resolves with the connection `create` wraps it in, once that connection is
+ * welcomed; settles once, rejecting with a ConnectError on timeout, an HTTP answer
+ * to the upgrade, a socket error or a close before welcome.
  * `prepare` lets the transport add its own ways to fail (they go through the same `fail`).
  */
 export function openWelcomed<C extends WelcomingConnection>(
@@ -107,10 +108,11 @@ export function openWelcomed<C extends WelcomingConnection>(
   timeoutMs: number,
   create: (ws: WebSocket) => C,
   prepare?: (conn: C, fail: (err: ConnectError) => void) => void,
+  protocols: readonly string[] = [],
 ): Promise<C> {
   return new Promise((resolve, reject) => {
     // No compression and no UTF-8 validation: the generator must stay cheap per frame.
-    const ws = new WebSocket(url, { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
+    const ws = new WebSocket(url, [...protocols], { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: timeoutMs });
     const conn = create(ws);
     let settled = false;
     const fail = (err: ConnectError): void => {
