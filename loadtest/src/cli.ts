@@ -32,7 +32,9 @@ Target (one of)
   --cluster                launch the local cluster (redis + 3 replicas + nginx); default for
                            bench, chaos and compare-peer, and when no --url is given
   --pids LIST              pids to measure with --url: "1,2" or "replicas:1,replicas:2,nginx:3,redis:4"
-  --secret S               the target's CHAT_JWT_SECRET (or env CHAT_JWT_SECRET): lets connections mint tokens
+  --secret S               the target's CHAT_JWT_SECRET (or env CHAT_JWT_SECRET): lets the tool mint tokens
+  --login                  log in over HTTP (POST /api/login) even when tokens can be minted; replicas
+                           limit logins per address (RATE_LOGIN_*), so many clients need those raised
   --replicas N (3)  --workers N (nginx workers, 1)  --env KEY=VALUE (replica env, repeatable)
   --entry FILE             replica entry of a launched Roomcast cluster (server/dist/main.js), to A/B two builds
   --stack roomcast|socketio|floor (roomcast; floor: the least a replica can do, a CPU yardstick)
@@ -45,7 +47,6 @@ Fan-out options (fanout, bench, soak, chaos, compare-peer)
   --kill-at S into the window (chaos: duration/3)  --kill NODE_ID (busiest)  --restart-after S (5; 0 never)
 
 connections:  --count K (1000)  --rate N/s (500)  --rooms R (10; 0 = idle sockets)  --hold S (10)
-              --login (log in over HTTP even when tokens can be minted)
 compare-peer: --rounds N (3)  --ladder 500,1000,2000 (sustainable-rate ladder)  --ladder-duration S (10)
               --conn-count K (also compare memory per idle connection)
               --only LIST (roomcast,socketio): the stacks to run, e.g. roomcast,floor for Roomcast's cost above the floor
@@ -146,6 +147,7 @@ function loadConfig(v: Values, scenario: string, base: Partial<LoadConfig> = {})
     connectRate: num(v['connect-rate'], d.connectRate, 'connect-rate'),
     churnPerSec: num(v.churn, d.churnPerSec, 'churn'),
     typingPerSec: num(v.typing, d.typingPerSec, 'typing'),
+    mintTokens: !v.login,
   };
   if (scenario === 'chaos') {
     cfg.kill = { atSec: num(v['kill-at'], Math.round(duration / 3), 'kill-at'), replica: v.kill, restartAfterSec: num(v['restart-after'], 5, 'restart-after') };

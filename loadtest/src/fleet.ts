@@ -64,6 +64,8 @@ export interface FleetOptions {
   connectTimeoutMs: number;
   /** Reconnect and resume when the server or network closes a socket. */
   reconnect: boolean;
+  /** Mint tokens when the transport can (the tool holds the secret) instead of POST /api/login. */
+  mintTokens?: boolean;
 }
 
 /** Called for every message of this run a client receives. */
@@ -121,7 +123,7 @@ export class Fleet {
    * when it was a member before). The first successful join makes it a member.
    */
   async open(c: Client): Promise<void> {
-    if (!c.token) await this.login(c);
+    if (!c.token) await this.login(c, this.opts.mintTokens);
     let t = performance.now();
     let conn: ChatConnection;
     try {

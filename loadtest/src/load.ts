@@ -44,6 +44,12 @@ export interface LoadConfig {
   kill?: { atSec: number; replica?: string; restartAfterSec: number };
   /** Warn when the generator's event loop p99 delay passes this (ms). */
   lagWarnMs: number;
+  /**
+   * Mint tokens when the tool holds the target's secret (a launched cluster,
+   * or --secret) instead of logging in over HTTP: replicas limit logins per
+   * address, and every client of the generator comes from one address.
+   */
+  mintTokens: boolean;
 }
 
 export const defaultLoad: LoadConfig = {
@@ -61,12 +67,13 @@ export const defaultLoad: LoadConfig = {
   churnPerSec: 0,
   typingPerSec: 0,
   lagWarnMs: 50,
+  mintTokens: true,
 };
 
 export async function runLoad(cfg: LoadConfig, target: Target, progress = new Progress()): Promise<Result> {
   const startedAt = new Date();
   const run = randomBytes(4).toString('hex');
-  const fleet = new Fleet(target.transport, { run, connectTimeoutMs: cfg.connectTimeoutMs, reconnect: true });
+  const fleet = new Fleet(target.transport, { run, connectTimeoutMs: cfg.connectTimeoutMs, reconnect: true, mintTokens: cfg.mintTokens });
   const rooms: RoomLedger[] = [];
   const roomClients: Client[][] = [];
   for (let r = 0; r < cfg.rooms; r++) {
