@@ -1,6 +1,9 @@
 /**
- * The whole local topology: one redis-server (append-only file on), N
- * replicas n1..nN, and nginx in front, all on loopback ports picked at runtime.
+ * The whole local topology: Redis, N replicas n1..nN, and nginx in front, all
+ * on loopback ports picked at runtime. Redis is one redis-server (append-only
+ * file on) by default, or a Sentinel set, or a Redis Cluster
+ * (`redis: 'sentinel' | 'cluster'`), or one that already runs
+ * (`redisTopology`: a shared test topology, left running by stop()).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -9,22 +12,33 @@ import os from 'node:os';
 import path from 'node:path';
 import { startNginx, type NginxHandle } from './nginx.js';
 import { defaultWebRoot } from './paths.js';
+import { startRedisCluster, type RedisClusterHandle, type RedisClusterOptions } from './redis-cluster.js';
+import { startRedisSentinel, type RedisSentinelHandle, type RedisSentinelOptions } from './redis-sentinel.js';
 import { startRedis, type RedisHandle } from './redis.js';
 import { startReplica, type ReplicaHandle } from './replica.js';
+import type { RedisMode, RedisTopology } from './topology.js';
 
-export interface Cluster {
+/** A Redis the launcher starts itself, by mode. */
+export type LocalRedis = RedisHandle | RedisSentinelHandle | RedisClusterHandle;
+
+export interface Cluster<T extends RedisTopology = RedisTopology> {
   /** http://127.0.0.1:<nginx port> */
   url: string;
   /** ws://127.0.0.1:<nginx port>/ws */
   wsUrl: string;
   /** CHAT_JWT_SECRET shared by the replicas. */
   secret: string;
-  redis: RedisHandle;
+  /** The one redis-server, in single mode. In the other modes it throws: use redisTopology. */
+  readonly redis: RedisHandle;
+  /** What the replicas were pointed at: the handle of the Redis started here (RedisHandle, RedisSentinelHandle, RedisClusterHandle) or the topology passed in. */
+  redisTopology: T;
+  /** False when the topology was passed in: stop() leaves it running. */
+  ownsRedis: boolean;
   nginx: NginxHandle;
   replicas: ReplicaHandle[];
-  /** Holds redis/ (data) and nginx/ (config, logs). */
+  /** Holds redis/ (or redis-sentinel/, redis-cluster/) and nginx/ (config, logs). */
   dir: string;
-  /** Tears everything down; safe to call more than once. */
+  /** Tears everything down (but a topology passed in); safe to call more than once. */
   stop(): Promise<void>;
 }
 
@@ -43,6 +57,25 @@ export interface ClusterOptions {
   port?: number;
   /** Replica entry point. Default: <repo>/server/dist/main.js. */
   entry?: string;
+  /**
+   * Which Redis to start: 'single' (default) one redis-server, replicas get
+   * REDIS_URL; 'sentinel' a master, a replica and three Sentinels, replicas get
+   * REDIS_SENTINELS + REDIS_SENTINEL_NAME; 'cluster' three masters and three
+   * replicas, replicas get REDIS_CLUSTER_NODES.
+   */
+  redis?: RedisMode;
+  /** The password of the Redis started here: in REDIS_URL (single) or REDIS_PASSWORD (sentinel, cluster). */
+  redisPassword?: string;
+  /** Options of the Redis Cluster started in 'cluster' mode (dir and password are set here). */
+  redisCluster?: Omit<RedisClusterOptions, 'dir' | 'password'>;
+  /** Options of the Sentinel set started in 'sentinel' mode (dir and password are set here). */
+  redisSentinel?: Omit<RedisSentinelOptions, 'dir' | 'password'>;
+  /**
+   * A Redis that already runs, instead of starting one: a launcher handle or
+   * a shared test topology (server/test/support/redis-topologies.ts). Its
+   * mode decides the replicas' variables; stop() does not stop it.
+   */
+  redisTopology?: RedisTopology;
 }
 
 /** <repo>/web/dist when the web client has been built, else undefined. */
@@ -50,9 +83,19 @@ export function builtWebRoot(): string | undefined {
   return existsSync(path.join(defaultWebRoot, 'index.html')) ? defaultWebRoot : undefined;
 }
 
+export function startCluster<T extends RedisTopology>(opts: ClusterOptions & { redisTopology: T }): Promise<Cluster<T>>;
+export function startCluster(opts: ClusterOptions & { redis: 'cluster'; redisTopology?: undefined }): Promise<Cluster<RedisClusterHandle>>;
+export function startCluster(opts: ClusterOptions & { redis: 'sentinel'; redisTopology?: undefined }): Promise<Cluster<RedisSentinelHandle>>;
+export function startCluster(opts?: ClusterOptions & { redis?: 'single'; redisTopology?: undefined }): Promise<Cluster<RedisHandle>>;
+export function startCluster(opts: ClusterOptions & { redisTopology?: undefined }): Promise<Cluster<LocalRedis>>;
+export function startCluster(opts?: ClusterOptions): Promise<Cluster>;
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const replicaCount = opts.replicas ?? 3;
   if (!Number.isInteger(replicaCount) || replicaCount < 1) throw new Error(`replicas must be ≥ 1, got ${replicaCount}`);
+  if (opts.redisTopology && opts.redis && opts.redis !== opts.redisTopology.mode) {
+    throw new Error(`redis: '${opts.redis}' but the redisTopology passed in is a ${opts.redisTopology.mode} one`);
+  }
+  const mode: RedisMode = opts.redisTopology?.mode ?? opts.redis ?? 'single';
   const ownDir = opts.dir === undefined;
   const dir = path.resolve(opts.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'roomcast-cluster-'))));
   await mkdir(dir, { recursive: true });
@@ -71,9 +114,34 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     if (errors.length > 0) throw new AggregateError(errors, 'some cluster processes did not stop cleanly');
   };
 
+  /** Starts the Redis of `mode`; a Cluster or Sentinel set starts fresh each time (their nodes.conf and roles are tied to ports picked now). */
+  const startOwnRedis = async (): Promise<LocalRedis> => {
+    const password = opts.redisPassword;
+    switch (mode) {
+      case 'single':
+        return startRedis({ dataDir: path.join(dir, 'redis'), appendonly: true, password });
+      case 'sentinel': {
+        const sentinelDir = path.join(dir, 'redis-sentinel');
+        await rm(sentinelDir, { recursive: true, force: true });
+        return startRedisSentinel({ ...opts.redisSentinel, dir: sentinelDir, password });
+      }
+      case 'cluster': {
+        const clusterDir = path.join(dir, 'redis-cluster');
+        await rm(clusterDir, { recursive: true, force: true });
+        return startRedisCluster({ ...opts.redisCluster, dir: clusterDir, password });
+      }
+    }
+  };
+
   try {
-    const redis = await startRedis({ dataDir: path.join(dir, 'redis'), appendonly: true });
-    started.push(() => redis.stop());
+    let topology: RedisTopology;
+    if (opts.redisTopology) {
+      topology = opts.redisTopology;
+    } else {
+      const own = await startOwnRedis();
+      started.push(() => own.stop());
+      topology = own;
+    }
 
     const replicas: ReplicaHandle[] = [];
     // Replicas stop before redis (they say goodbye to it) and nginx stops first.
@@ -83,7 +151,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     started.push(stopReplicas);
     const results = await Promise.allSettled(
       Array.from({ length: replicaCount }, (_, i) =>
-        startReplica({ nodeId: `n${i + 1}`, redisUrl: redis.url, secret, env: opts.env, entry: opts.entry }),
+        startReplica({ nodeId: `n${i + 1}`, redis: topology, secret, env: opts.env, entry: opts.entry }),
       ),
     );
     for (const result of results) if (result.status === 'fulfilled') replicas.push(result.value);
@@ -104,7 +172,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       url: nginx.url,
       wsUrl: `ws://127.0.0.1:${nginx.port}/ws`,
       secret,
-      redis,
+      get redis(): RedisHandle {
+        if (topology.mode === 'single' && 'restart' in topology) return topology as RedisHandle;
+        throw new Error(`cluster.redis is the single redis-server; this cluster runs on a ${topology.mode} topology: use cluster.redisTopology`);
+      },
+      redisTopology: topology,
+      ownsRedis: opts.redisTopology === undefined,
       nginx,
       replicas,
       dir,

@@ -8,11 +8,15 @@ import path from 'node:path';
 import { freePort } from './ports.js';
 import { describeExit, OutputTail, requireExecutable, spawnGroup, type ManagedProcess } from './process.js';
 import { redisCommand } from './resp.js';
+import type { SingleRedisTopology } from './topology.js';
 import { waitUntil } from './wait.js';
 
-export interface RedisHandle {
+export interface RedisHandle extends SingleRedisTopology {
+  readonly mode: 'single';
   port: number;
+  /** redis://127.0.0.1:port, with the password in it when there is one. */
   url: string;
+  password?: string;
   pid: number;
   dataDir: string;
   stop(): Promise<void>;
@@ -76,6 +80,8 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
   }
 
   return {
+    mode: 'single',
+    ...(opts.password === undefined ? {} : { password: opts.password }),
     port,
     url:
       opts.password === undefined

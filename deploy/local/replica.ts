@@ -7,6 +7,7 @@ import http from 'node:http';
 import { freePort } from './ports.js';
 import { defaultServerEntry } from './paths.js';
 import { describeExit, OutputTail, spawnGroup, type ExitInfo, type ManagedProcess } from './process.js';
+import { REDIS_ENV_VARIABLES, redisEnv, type RedisTopology } from './topology.js';
 import { waitUntil } from './wait.js';
 
 export interface ReplicaHandle {
@@ -33,8 +34,10 @@ export interface ReplicaOptions {
   nodeId: string;
   /** Default: a free port. */
   port?: number;
-  /** Absent: the replica runs on its in-memory broker. */
+  /** Absent (and no `redis`): the replica runs on its in-memory broker. Same as `redis: { mode: 'single', url }`. */
   redisUrl?: string;
+  /** Where the replica finds Redis, in any mode: REDIS_URL, REDIS_SENTINELS + REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES (+ REDIS_PASSWORD). Wins over redisUrl. */
+  redis?: RedisTopology;
   secret: string;
   /** Extra environment; wins over everything else (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
@@ -72,12 +75,17 @@ export async function startReplica(opts: ReplicaOptions): Promise<ReplicaHandle>
     throw new Error(`replica entry ${entry} does not exist: build the server first (npm run build -w server)`);
   }
   const port = opts.port ?? (await freePort());
+  const inherited: NodeJS.ProcessEnv = { ...process.env };
+  // Only the Redis we were given: an inherited REDIS_URL (or REDIS_CLUSTER_NODES...)
+  // must not sneak in, be it next to another mode's settings or instead of none.
+  for (const variable of REDIS_ENV_VARIABLES) delete inherited[variable];
+  const redis = opts.redis ?? (opts.redisUrl === undefined ? undefined : { mode: 'single' as const, url: opts.redisUrl });
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     PORT: String(port),
     HOST: '127.0.0.1',
     NODE_ID: opts.nodeId,
-    REDIS_URL: opts.redisUrl,
+    ...(redis === undefined ? {} : redisEnv(redis)),
     CHAT_JWT_SECRET: opts.secret,
     // Quiet by default; `LOG_LEVEL=info npm run cluster -- --logs` to see more.
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -85,8 +93,6 @@ export async function startReplica(opts: ReplicaOptions): Promise<ReplicaHandle>
   };
   // The caller's NODE_OPTIONS come last, so that their flags win.
   env.NODE_OPTIONS = [REPLICA_NODE_OPTIONS, opts.env?.NODE_OPTIONS ?? process.env.NODE_OPTIONS].filter(Boolean).join(' ');
-  // An inherited REDIS_URL must not sneak in when the caller asked for none.
-  if (opts.redisUrl === undefined && opts.env?.REDIS_URL === undefined) delete env.REDIS_URL;
 
   const tail = new OutputTail(256 * 1024);
   const lineListeners = new Set<(line: string) => void>();

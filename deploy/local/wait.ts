@@ -28,3 +28,32 @@ export async function waitUntil(check: () => Promise<boolean>, opts: WaitOptions
     await delay(intervalMs);
   }
 }
+
+/**
+ * Resolves when `problem` resolves undefined (nothing wrong any more). On
+ * timeout the error ends with what the last check found wrong, so a topology
+ * that never settles says why ("7001: replication link down").
+ */
+export async function waitUntilNoProblem(
+  problem: () => Promise<string | undefined>,
+  opts: Omit<WaitOptions, 'intervalMs'> & { intervalMs?: number },
+): Promise<void> {
+  let last = 'not checked yet';
+  try {
+    await waitUntil(
+      async () => {
+        try {
+          const found = await problem();
+          last = found ?? '';
+          return found === undefined;
+        } catch (error) {
+          last = (error as Error).message;
+          return false;
+        }
+      },
+      { intervalMs: 100, ...opts },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: ${last}`);
+  }
+}

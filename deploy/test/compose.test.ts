@@ -16,6 +16,7 @@ import {
   interpolate,
   parseCompose,
   publishedPort,
+  serviceEnvironment,
   type ComposeConfig,
   type ComposeService,
 } from './support/compose.js';
@@ -54,7 +55,9 @@ describe.skipIf(!hasCompose)('docker-compose config (the real tool)', () => {
     expect(chats.map(([name]) => name)).toEqual(['chat-1', 'chat-2', 'chat-3']);
     for (const [, service] of chats) {
       expect(service.environment?.CHAT_JWT_SECRET).toBe(DUMMY_SECRET);
-      expect(service.environment?.REDIS_URL).toBe(`redis://:${DUMMY_REDIS_PASSWORD}@redis:6379`);
+      // Compose merges the Redis env_file (ROOMCAST_REDIS, single by default) into the environment.
+      expect(service.environment?.REDIS_URL).toBe('redis://redis:6379');
+      expect(service.environment?.REDIS_PASSWORD).toBe(DUMMY_REDIS_PASSWORD);
       expect(service.environment?.TRUST_PROXY).toBe('uniquelocal');
       expect(service.environment?.GUEST_LOGIN).toBe('false');
     }
@@ -117,7 +120,7 @@ describe.skipIf(!hasCompose)('docker-compose config (the real tool)', () => {
     for (const [name, s] of chatServices(resolved)) {
       // NODE_ENV=production comes from the image (image.test.ts checks it).
       const config = await loadServerConfig({ NODE_ENV: 'production', ...s.environment });
-      expect(config.redisUrl, name).toBe(`redis://:${DUMMY_REDIS_PASSWORD}@redis:6379`);
+      expect(config.redis, name).toMatchObject({ mode: 'single', url: 'redis://redis:6379', password: DUMMY_REDIS_PASSWORD });
       expect(config.trustProxy, name).toEqual(['uniquelocal']);
       expect(config.guestLogin, name).toBe(false);
     }
@@ -141,7 +144,9 @@ describe('docker-compose.yml structure', () => {
 
   it('gives every replica Redis, a /readyz health check, a drain period and a restart policy', () => {
     for (const [name, s] of chats) {
-      expect(interpolate(s.environment?.REDIS_URL ?? '', { REDIS_PASSWORD: 'pw' }), name).toBe('redis://:pw@redis:6379');
+      const env = serviceEnvironment(s, { REDIS_PASSWORD: 'pw', CHAT_JWT_SECRET: 'x' });
+      expect(env.REDIS_URL, name).toBe('redis://redis:6379');
+      expect(env.REDIS_PASSWORD, name).toBe('pw');
       expect(s.depends_on, name).toEqual({ redis: { condition: 'service_healthy' } });
       expect(s.restart, name).toBe('unless-stopped');
       expect(durationSeconds(s.stop_grace_period ?? '0s'), name).toBeGreaterThanOrEqual(30);
@@ -167,9 +172,11 @@ describe('docker-compose.yml structure', () => {
     // Nothing that looks like a literal secret anywhere in the file.
     expect(rawText).not.toMatch(/CHAT_JWT_SECRET\s*[:=]\s*['"]?(?!\$\{)[A-Za-z0-9]/);
     // Every use of the Redis password is `${REDIS_PASSWORD:?...}`: required, never defaulted.
+    // (The replicas' variable is named REDIS_PASSWORD too: that key is the one other mention.)
     const required = /\$\{REDIS_PASSWORD:\?[^}]+\}/g;
     expect((rawText.match(required) ?? []).length).toBeGreaterThanOrEqual(3);
-    expect(rawText.replace(/#.*$/gm, '').replace(required, '')).not.toContain('REDIS_PASSWORD');
+    const withoutKey = rawText.replace(/#.*$/gm, '').replace(/^\s*REDIS_PASSWORD: (?=\$\{REDIS_PASSWORD:\?)/m, '');
+    expect(withoutKey.replace(required, '')).not.toContain('REDIS_PASSWORD');
     const example = envExample;
     expect(example).toMatch(/^CHAT_JWT_SECRET=$/m);
     expect(example).toMatch(/^REDIS_PASSWORD=$/m);
@@ -189,11 +196,14 @@ describe('docker-compose.yml structure', () => {
     expect(publishedPort(interpolate(String(port), {}))).toEqual({ hostIp: '127.0.0.1', published: 8080, target: 80 });
   });
 
-  it('sets only variables the server reads', () => {
+  it('sets only variables the server reads (its environment and every Redis mode file)', () => {
     const known = serverEnvVariables();
     expect(known.size).toBeGreaterThan(10);
     for (const [name, s] of chats) {
-      for (const variable of Object.keys(s.environment ?? {})) expect(known, `${name}: ${variable}`).toContain(variable);
+      for (const mode of ['single', 'sentinel', 'cluster']) {
+        const env = serviceEnvironment(s, { ROOMCAST_REDIS: mode, REDIS_PASSWORD: 'pw', CHAT_JWT_SECRET: 'x' });
+        for (const variable of Object.keys(env)) expect(known, `${name} (${mode}): ${variable}`).toContain(variable);
+      }
     }
   });
 
@@ -233,11 +243,12 @@ describe('docker-compose.yml structure', () => {
       expect(await redis.persistence(DUMMY_REDIS_PASSWORD)).toEqual({ appendonly: 'yes', appendfsync: 'everysec', save: '900 1 300 10 60 10000' });
     });
 
-    it('refuses clients without the password, and the replicas’ REDIS_URL carries it', async () => {
+    it('refuses clients without the password, and the replicas’ REDIS_PASSWORD is it', async () => {
       await expect(redis.command(['PING'])).rejects.toThrow(/^NOAUTH/);
       for (const [name, s] of chats) {
-        const url = new URL(interpolate(s.environment?.REDIS_URL ?? '', SECRETS));
-        expect(await redis.command(['PING'], { password: decodeURIComponent(url.password) }), name).toBe('PONG');
+        const env = serviceEnvironment(s, SECRETS);
+        expect(new URL(env.REDIS_URL ?? '').password, name).toBe('');
+        expect(await redis.command(['PING'], { password: env.REDIS_PASSWORD }), name).toBe('PONG');
       }
     });
 

@@ -20,17 +20,15 @@ import { assembleStage, type AssembledStage } from './support/assemble.js';
 import { run, startChild, type Child } from './support/child.js';
 import { healthcheckCommand, readDockerfile } from './support/dockerfile.js';
 import { readManifests } from './support/k8s.js';
-import { chatServices, composeFile, interpolate, parseCompose } from './support/compose.js';
+import { chatServices, composeFile, parseCompose, serviceEnvironment } from './support/compose.js';
 
 const SECRET = 'image-test-secret-0123456789abcdef0123456789';
 const REDIS_PASSWORD = 'image-test-redis-password-0123456789abcdef';
-/** A replica's environment in docker-compose.yml, with .env's secrets filled in. */
-const composeEnv = Object.fromEntries(
-  Object.entries(chatServices(parseCompose(readFileSync(composeFile, 'utf8')))[0]?.[1].environment ?? {}).map(([k, v]) => [
-    k,
-    interpolate(v, { CHAT_JWT_SECRET: SECRET, REDIS_PASSWORD }),
-  ]),
-);
+/** A replica's environment in docker-compose.yml (its Redis env_file and environment), with .env's secrets filled in. */
+const composeEnv = serviceEnvironment(chatServices(parseCompose(readFileSync(composeFile, 'utf8')))[0]![1], {
+  CHAT_JWT_SECRET: SECRET,
+  REDIS_PASSWORD,
+});
 const NODE_ID = 'image-n1';
 const dockerfile = readDockerfile(path.join(repoRoot, 'deploy/docker/Dockerfile'));
 const stage = dockerfile.stage('server');
@@ -200,10 +198,12 @@ describe('the server image, assembled from the Dockerfile', () => {
 
   describe('started as the image starts it (as docker compose runs it)', () => {
     beforeAll(async () => {
-      // Compose's replica environment (REDIS_URL with the password, TRUST_PROXY...),
+      // Compose's replica environment (REDIS_URL, REDIS_PASSWORD, TRUST_PROXY...),
       // pointed at this Redis, with the demo's guest login.
-      const redisUrl = composeEnv.REDIS_URL?.replace('@redis:6379', `@127.0.0.1:${redis.port}`) ?? '';
-      expect(redisUrl).toBe(`redis://:${REDIS_PASSWORD}@127.0.0.1:${redis.port}`);
+      const redisUrl = composeEnv.REDIS_URL?.replace('//redis:6379', `//127.0.0.1:${redis.port}`) ?? '';
+      expect(redisUrl).toBe(`redis://127.0.0.1:${redis.port}`);
+      // The password reaches the replica as REDIS_PASSWORD (this Redis refuses clients without it).
+      expect(composeEnv.REDIS_PASSWORD).toBe(REDIS_PASSWORD);
       server = await startServer(port, { ...composeEnv, REDIS_URL: redisUrl, LOG_LEVEL: 'warn', NODE_ID, GUEST_LOGIN: 'true' });
     }, 60_000);
 

@@ -216,7 +216,7 @@ describe('Kubernetes manifests', () => {
   it('gives the pods an environment the server accepts: Redis with its password, the ingress trusted, no guest login', async () => {
     // NODE_ENV=production comes from the image (image.test.ts checks it).
     const config = await loadServerConfig({ NODE_ENV: 'production', ...chatEnv });
-    expect(config.redisUrl).toBe(chatEnv.REDIS_URL);
+    expect(config.redis).toMatchObject({ mode: 'single', url: chatEnv.REDIS_URL });
     expect(config.trustProxy).toEqual(['uniquelocal']);
     expect(config.guestLogin).toBe(false);
     expect(config.nodeId).toBe('roomcast-chat-5d8f7-abcde');

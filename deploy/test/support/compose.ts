@@ -3,7 +3,7 @@
  * Debian docker-compose 1.29 package) validates the file offline and prints it
  * with every anchor merged and every variable interpolated.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,8 @@ export interface ComposeService {
   build?: { context: string; dockerfile?: string; target?: string };
   command?: string[] | string;
   environment?: Record<string, string>;
+  env_file?: string[] | string;
+  profiles?: string[];
   healthcheck?: Healthcheck;
   depends_on?: Record<string, { condition: string }> | string[];
   ports?: Array<{ published: number | string; target: number; host_ip?: string } | string>;
@@ -44,17 +46,19 @@ export interface ComposeConfig {
 /**
  * Runs `docker-compose config` with only `vars` in its environment and an
  * env file holding `envFileText` (empty by default), so a developer's own
- * .env or shell cannot change the result.
+ * .env or shell cannot change the result. `args` go before `config`
+ * (`--profile sentinel`).
  */
 export async function composeConfig(
   vars: Record<string, string>,
   envFileText = '',
+  args: string[] = [],
 ): Promise<{ code: number | null; output: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'roomcast-compose-'));
   try {
     const envFile = path.join(dir, 'test.env');
     await writeFile(envFile, envFileText);
-    return await run(composeBinary, ['-f', composeFile, '--env-file', envFile, 'config'], {
+    return await run(composeBinary, ['-f', composeFile, '--env-file', envFile, ...args, 'config'], {
       cwd: repoRoot,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...vars },
     });
@@ -110,4 +114,43 @@ export function publishedPort(port: { published: number | string; target: number
   const match = /^(?:(.+):)?(\d+):(\d+)(?:\/\w+)?$/.exec(port);
   if (!match) throw new Error(`unexpected port mapping ${port}`);
   return { hostIp: match[1], published: Number(match[2]), target: Number(match[3]) };
+}
+
+/** KEY=VALUE lines of an env file (compose's format: # comments, blank lines). */
+export function parseEnvFile(text: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const eq = trimmed.indexOf('=');
+    if (eq <= 0) throw new Error(`not an env file line: ${line}`);
+    vars[trimmed.slice(0, eq)] = trimmed.slice(eq + 1);
+  }
+  return vars;
+}
+
+/**
+ * A service's environment as its container gets it, from the file as written
+ * (not `docker-compose config`): its env_file(s), paths interpolated with
+ * `vars` and relative to the repository root, then its `environment`
+ * (which wins), every value interpolated with `vars`.
+ */
+export function serviceEnvironment(service: ComposeService, vars: Readonly<Record<string, string>>): Record<string, string> {
+  const files = service.env_file === undefined ? [] : Array.isArray(service.env_file) ? service.env_file : [service.env_file];
+  const fromFiles = Object.assign(
+    {},
+    ...files.map((file) => parseEnvFile(readFileSync(path.join(repoRoot, interpolate(file, vars)), 'utf8'))),
+  ) as Record<string, string>;
+  const own = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v, vars)]));
+  return { ...fromFiles, ...own };
+}
+
+/** Services that run without any profile (what `docker compose up` starts by default). */
+export function defaultServices(config: ComposeConfig): string[] {
+  return Object.entries(config.services).filter(([, s]) => !s.profiles?.length).map(([name]) => name);
+}
+
+/** Services of one profile. */
+export function profileServices(config: ComposeConfig, profile: string): string[] {
+  return Object.entries(config.services).filter(([, s]) => s.profiles?.includes(profile)).map(([name]) => name);
 }
