@@ -57,6 +57,8 @@ export function connectCommands(target: RedisTarget, options: ConnectOptions = {
     slotsRefreshInterval: 2000,
     redisOptions: baseOptions(target, options),
   };
+  // With TLS, keep the host names the nodes announce (certificates name them), as managed clusters need.
+  if (target.tls) clusterOptions.dnsLookup = (address, callback) => callback(null, address);
   return new Cluster(target.nodes, clusterOptions);
 }
 

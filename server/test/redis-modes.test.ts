@@ -1,0 +1,78 @@
+/**
+ * The Broker, PresenceManager and RoomStore contracts on the two other Redis
+ * modes — a Redis Cluster (3 masters + 3 replicas) and a Sentinel-managed
+ * master — on the run's shared topologies (test/support/shared-redis.ts),
+ * plus what only a cluster shows: rooms spread over the shards.
+ */
+import { redisEnv, type RedisTopology } from '@roomcast/deploy/local';
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { brokerContract, until } from '../src/broker/broker.contract.js';
+import { RedisBroker } from '../src/broker/redis.js';
+import { loadConfig, type RedisTarget } from '../src/config.js';
+import { presenceContract } from '../src/presence/presence.contract.js';
+import { RedisPresence } from '../src/presence/redis.js';
+import { RedisRoomStore } from '../src/rooms/redis.js';
+import { roomStoreContract } from '../src/rooms/store.contract.js';
+import { useSharedCluster, useSharedSentinel } from './support/redis-topologies.js';
+
+/** The server's own reading of the settings the launcher gives a replica. */
+const targetOf = (topology: RedisTopology): RedisTarget => loadConfig(redisEnv(topology)).redis!;
+
+const closers: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+});
+
+let prefixes = 0;
+async function openBroker(topology: RedisTopology, historyMaxLen = 1000): Promise<RedisBroker> {
+  const broker = new RedisBroker({ redis: targetOf(topology), historyMaxLen, commandTimeoutMs: 5000, keyPrefix: `m${++prefixes}` });
+  closers.push(() => broker.close());
+  await until(() => broker.isReady(), 15_000, `the ${topology.mode} broker to connect`);
+  return broker;
+}
+
+function contracts(mode: string, topology: () => RedisTopology): void {
+  brokerContract(`RedisBroker on ${mode}`, ({ historyMaxLen }) => openBroker(topology(), historyMaxLen));
+  presenceContract(`RedisPresence on ${mode}`, async () => {
+    const broker = await openBroker(topology());
+    const presence = new RedisPresence({ redis: broker.client, keys: broker.keys, nodeId: 'n1', heartbeatMs: 100, ttlMs: 400, sweepMs: 100 });
+    closers.push(() => presence.close());
+    return { presence, broker, close: async () => undefined };
+  });
+  roomStoreContract(`RedisRoomStore on ${mode}`, async () => {
+    const broker = await openBroker(topology());
+    const presence = new RedisPresence({ redis: broker.client, keys: broker.keys, nodeId: 'n1', heartbeatMs: 1000, ttlMs: 5000, sweepMs: 1000 });
+    closers.push(() => presence.close());
+    const store = new RedisRoomStore({ redis: broker.client, keys: broker.keys, idleTtlMs: 0 });
+    return { broker, presence, store, close: async () => undefined };
+  });
+}
+
+describe('Redis Cluster (3 masters + 3 replicas)', () => {
+  const shared = useSharedCluster();
+  contracts('a Redis Cluster', () => shared.topology);
+
+  it('spreads rooms over the shards: every key and channel of a room in its slot', async () => {
+    const broker = await openBroker(shared.topology);
+    const rooms = Array.from({ length: 100 }, (_, i) => `spread-${i}`);
+    for (const room of rooms) await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'hi' });
+    const cluster = broker.client as Cluster;
+    const perMaster = await Promise.all(cluster.nodes('master').map(async (node) => (await node.keys(`${broker.keys.prefix}:*`)).length));
+    console.log(`keys per shard for 100 rooms (3 per room: log, epoch, idempotency key): ${perMaster.join(', ')}`);
+    expect(perMaster.reduce((a, b) => a + b, 0)).toBe(300);
+    expect(perMaster).toHaveLength(3);
+    // Each master holds a share (±50 % of the mean would already be suspicious for 100 rooms).
+    for (const count of perMaster) expect(count).toBeGreaterThan(0);
+    for (const room of rooms) {
+      const slot = calculateSlot(broker.keys.channel(room));
+      for (const key of [broker.keys.log(room), broker.keys.epoch(room), broker.keys.meta(room)]) expect(calculateSlot(key)).toBe(slot);
+    }
+  });
+});
+
+describe('Redis Sentinel (master + replica + 3 sentinels)', () => {
+  const shared = useSharedSentinel();
+  contracts('Sentinel', () => shared.topology);
+});
