@@ -114,6 +114,9 @@ class LaggingBroker implements Broker {
   health(): Promise<void> {
     return this.inner.health();
   }
+  checkLog(): Promise<boolean> {
+    return this.inner.checkLog();
+  }
   close(): Promise<void> {
     return this.inner.close();
   }

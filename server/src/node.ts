@@ -283,6 +283,9 @@ export class ChatNode {
         if (!feed || feed.syncing) return;
         feed.syncing = [];
         try {
+          if (feed.lastId !== undefined && (await this.broker.checkLog(room, feed.lastId))) {
+            this.log.warn({ room, newestSeen: feed.lastId }, 'the room log lost entries this replica delivered (a failover?): epoch renewed');
+          }
           const since = feed.lastId ?? feed.baseline ?? '0-0';
           const page = await this.broker.history(room, { since });
           for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });

@@ -128,6 +128,12 @@ export interface Broker {
   history(room: string, query: HistoryQuery): Promise<HistoryPage>;
   /** The replay of a join, with the log's epoch. */
   replay(room: string, query: ReplayQuery): Promise<Replay>;
+  /**
+   * After a lapse: true when the log no longer holds `newestSeen` although it
+   * was never trimmed (Redis lost writes, e.g. in a failover). The epoch is
+   * then renamed, once, so clients resuming with the old one are told `truncated`.
+   */
+  checkLog(room: string, newestSeen: string): Promise<boolean>;
 
   /** False while the backing store is unreachable. */
   isReady(): boolean;

@@ -56,6 +56,28 @@ describe('RedisBroker when Redis loses a log (section C)', () => {
   });
 });
 
+describe('RedisBroker.checkLog (a failover lost the newest writes)', () => {
+  it('renames the epoch once when the log lost an entry a replica saw, not for a trimmed one', async () => {
+    const broker = await openBroker(redis.url, 10);
+    const room = uniqueRoom('checked');
+    const stored = await publishMany(broker, room, 13);
+    const { epoch } = await broker.replay(room, { limit: 50 });
+    expect(await broker.checkLog(room, stored.at(-1)!.id)).toBe(false); // held
+    expect(await broker.checkLog(room, stored[0]!.id)).toBe(false); // trimmed, not lost
+    // The newest two writes never reached the new master.
+    await broker.client.xdel(broker.keys.log(room), stored.at(-1)!.id, stored.at(-2)!.id);
+    expect(await broker.checkLog(room, stored.at(-1)!.id)).toBe(true);
+    const renamed = (await broker.replay(room, { limit: 50 })).epoch;
+    expect(renamed).not.toBe(epoch);
+    // Another replica noticing the same loss (or an older id of it) does not rename it again.
+    expect(await broker.checkLog(room, stored.at(-2)!.id)).toBe(false);
+    expect(await broker.checkLog(room, stored.at(-1)!.id)).toBe(false);
+    expect((await broker.replay(room, { limit: 50 })).epoch).toBe(renamed);
+    // So a client resuming with the old epoch is told.
+    expect((await broker.replay(room, { since: stored.at(-3)!.id, epoch, limit: 50 })).truncated).toBe(true);
+  });
+});
+
 describe('RedisBroker across processes (two brokers, one Redis)', () => {
   it('a message published by one broker reaches the other with the same id and frame', async () => {
     const prefix = `shared${++prefixes}`;

@@ -25,7 +25,7 @@ import {
   type UserDeliveryHandler,
 } from './broker.js';
 import { trimSlack } from './history.js';
-import { PUBLISH_SCRIPT, REPLAY_SCRIPT } from './scripts.js';
+import { CHECK_LOG_SCRIPT, PUBLISH_SCRIPT, REPLAY_SCRIPT } from './scripts.js';
 
 type StreamEntry = [id: string, fields: string[]];
 
@@ -74,6 +74,7 @@ export class RedisBroker implements Broker {
     this.pub = connectCommands(target, { commandTimeoutMs: options.commandTimeoutMs });
     this.pub.defineCommand('roomcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
     this.pub.defineCommand('roomcastReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
+    this.pub.defineCommand('roomcastCheckLog', { numberOfKeys: 4, lua: CHECK_LOG_SCRIPT });
     this.sub =
       target.mode === 'cluster'
         ? new ClusterSubscriber(this.pub as Cluster, (host, port) =>
@@ -212,6 +213,19 @@ export class RedisBroker implements Broker {
       newest: newest || undefined,
     });
     return { messages, truncated, epoch };
+  }
+
+  async checkLog(room: string, newestSeen: string): Promise<boolean> {
+    const renamed = await this.pub.roomcastCheckLog(
+      this.keys.log(room),
+      this.keys.trimmed(room),
+      this.keys.epoch(room),
+      this.keys.lost(room),
+      newestSeen,
+      newEpoch(),
+      String(this.options.idleTtlMs ?? 0),
+    );
+    return renamed === 1;
   }
 
   isReady(): boolean {

@@ -78,3 +78,35 @@ else
 end
 return { epoch, trimmed, newest, entries }
 `;
+
+/**
+ * After a subscription lapsed (a failover): does the log still hold the
+ * newest entry this replica saw? If not, and it was not trimmed, the log
+ * lost entries (the new master lacked the latest writes): name a new epoch,
+ * so that every client resuming with the old one is told `truncated`. The
+ * `lost` key remembers the loss, so the replicas that notice it after the
+ * first do not rename the epoch again.
+ *
+ * KEYS: log, trimmed, epoch, lost. ARGV: newest id seen, new epoch, ttl (0: none).
+ * Returns 1 when it renamed the epoch.
+ */
+export const CHECK_LOG_SCRIPT = `
+local function older(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+if redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])[1] then return 0 end
+local trimmed = redis.call('GET', KEYS[2])
+if trimmed and not older(trimmed, ARGV[1]) then return 0 end
+local lost = redis.call('GET', KEYS[4])
+if lost and not older(lost, ARGV[1]) then return 0 end
+redis.call('SET', KEYS[3], ARGV[2])
+redis.call('SET', KEYS[4], ARGV[1])
+if ARGV[3] ~= '0' then
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+  redis.call('PEXPIRE', KEYS[4], ARGV[3])
+end
+return 1
+`;

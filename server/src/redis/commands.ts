@@ -13,6 +13,7 @@ declare module 'ioredis' {
       epoch: string,
       ...args: (string | number)[]
     ): Result<[epoch: string, trimmed: string, newest: string, entries: [string, string[]][]], Context>;
+    roomcastCheckLog(log: string, trimmed: string, epoch: string, lost: string, ...args: string[]): Result<number, Context>;
     roomCreate(meta: string, members: string, names: string, log: string, users: string, ...args: string[]): Result<number, Context>;
     roomDm(meta: string, members: string, names: string, ...args: string[]): Result<number, Context>;
     roomSetRole(meta: string, members: string, names: string, ...args: string[]): Result<string, Context>;

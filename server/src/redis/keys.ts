@@ -26,6 +26,10 @@ export class RedisKeys {
   epoch(room: string): string {
     return `${this.prefix}:{${room}}:epoch`;
   }
+  /** The newest id a replica saw that the log was found to have lost (see CHECK_LOG_SCRIPT). */
+  lost(room: string): string {
+    return `${this.prefix}:{${room}}:lost`;
+  }
   /** A send's idempotency key → the id it was stored under (expires after a few minutes). */
   sent(room: string, key: string): string {
     return `${this.prefix}:{${room}}:sent:${key}`;
