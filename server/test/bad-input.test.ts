@@ -197,7 +197,7 @@ describe('rate limit', () => {
     for (let i = 0; i < 40; i++) client.send({ type: 'typing', room: 'typing-burst', ref: `t${i}` });
     const limited = await client.next((f) => isError(f) && f.code === 'rate_limited', 5000, 'a rate_limited error');
     expect(limited).toMatchObject({ type: 'error', code: 'rate_limited' });
-    expect(limited.ref).toMatch(/^t\d+$/);
+    expect((limited as { ref?: string }).ref).toMatch(/^t\d+$/);
     // The message budget is untouched: a burst of 30 sends right after all goes through.
     const refs = Array.from({ length: 30 }, (_, i) => `after-typing-${i}`);
     for (const ref of refs) client.send({ type: 'send', room: 'typing-burst', text: ref, ref });

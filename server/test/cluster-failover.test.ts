@@ -1,0 +1,96 @@
+/**
+ * Three replicas and nginx on a Redis Cluster of 3 masters (+ 3 replicas),
+ * the run's shared one: a room's messages, presence and typing reach every
+ * replica exactly once and in order, whatever shard the room lives on; and
+ * a kill -9 of the master that owns a busy room's slot is survived without
+ * restarting any replica.
+ */
+import { startCluster, type Cluster } from '@roomcast/deploy/local';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import type { ChatMessage, PresenceFrame } from '../src/protocol.js';
+import { TestClient, closeAll, isMessage, newRef } from './support/client.js';
+import { FAST_PRESENCE, LOOSE_HTTP_LIMITS, replicaLogs, replicaWsUrl } from './support/cluster.js';
+import { failoverUnderLoad } from './support/failover.js';
+import { until } from './support/http.js';
+import { useSharedCluster } from './support/redis-topologies.js';
+import { mintToken, nowSeconds } from './support/tokens.js';
+
+const redis = useSharedCluster();
+let cluster: Cluster;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    redisTopology: redis.topology,
+    env: { LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...LOOSE_HTTP_LIMITS, REDIS_COMMAND_TIMEOUT_MS: '1000' },
+  });
+});
+beforeEach(() => onTestFailed(() => console.error(replicaLogs(cluster))));
+afterAll(async () => {
+  await closeAll(clients);
+  await cluster?.stop();
+});
+
+describe('three replicas on a 3-master Redis Cluster', () => {
+  it('messages, presence and typing of rooms on every shard reach every replica exactly once, in order', async () => {
+    // Rooms whose slots are spread over the masters.
+    const rooms = Array.from({ length: 6 }, (_, i) => `spread-${process.pid}-${i}`);
+    const masters = new Set(await Promise.all(rooms.map((room) => redis.topology.masterFor(`{${room}}`))));
+    expect(masters.size).toBeGreaterThan(1);
+    const urls = [replicaWsUrl(cluster, 0), replicaWsUrl(cluster, 1), replicaWsUrl(cluster, 2), cluster.wsUrl];
+    const names = ['on-n1', 'on-n2', 'on-n3', 'via-nginx'];
+    for (const [i, url] of urls.entries()) {
+      const token = await mintToken(cluster.secret, { sub: `u_${names[i]}`, name: names[i]!, exp: nowSeconds() + 3600 });
+      const client = await TestClient.connect(url, token, names[i], 10_000, true);
+      for (const room of rooms) await client.join(room);
+      clients.push(client);
+    }
+    // Presence: everyone sees everyone in every room.
+    const present = (client: TestClient, room: string) => {
+      const joined = client.received.find((f) => f.type === 'joined' && f.room === room) as { users: { name: string }[] };
+      const view = new Set(joined.users.map((u) => u.name));
+      for (const f of client.received) {
+        if (f.type !== 'presence' || f.room !== room) continue;
+        for (const u of (f as PresenceFrame).left) view.delete(u.name);
+        for (const u of (f as PresenceFrame).joined) view.add(u.name);
+      }
+      return [...view].sort();
+    };
+    await until(() => clients.every((c) => rooms.every((r) => present(c, r).join() === [...names].sort().join())), 10_000, 'presence everywhere');
+
+    for (const room of rooms) {
+      clients[0]!.send({ type: 'typing', room });
+      for (const client of clients) for (let k = 0; k < 3; k++) client.send({ type: 'send', room, text: `${client.label}-${k}`, ref: newRef('m') });
+    }
+    const barriers: ChatMessage[] = [];
+    for (const room of rooms) barriers.push((await clients[0]!.say(room, 'barrier')) as ChatMessage);
+    for (const client of clients) for (const [i, room] of rooms.entries()) await client.waitForId(room, barriers[i]!.id, 10_000);
+    for (const room of rooms) {
+      const orders = clients.map((client) => client.messages(room).map((m) => m.id));
+      expect(orders[0]).toHaveLength(clients.length * 3 + 1);
+      for (const order of orders) expect(order).toEqual(orders[0]);
+      expect([...orders[0]!].sort((a, b) => (a < b ? -1 : 1))).toHaveLength(new Set(orders[0]).size);
+      for (const client of clients.slice(1)) {
+        expect(client.received.filter((f) => f.type === 'typing' && f.room === room)).toHaveLength(1);
+      }
+      expect(clients[0]!.received.filter((f) => f.type === 'typing' && f.room === room)).toHaveLength(0);
+    }
+    expect(clients.every((c) => c.received.filter(isMessage).length === rooms.length * (clients.length * 3 + 1))).toBe(true);
+  });
+
+  it('survives a kill -9 of the master that owns a busy room, under load, without restarting a replica', async () => {
+    const room = `busy-${process.pid}`;
+    const pids = cluster.replicas.map((replica) => replica.pid);
+    let killed = 0;
+    const report = await failoverUnderLoad(cluster, room, async () => {
+      killed = await redis.topology.masterFor(`{${room}}`);
+      await redis.topology.kill(killed);
+      await redis.topology.waitForFailover(killed);
+    });
+    console.log(`cluster failover under load: ${JSON.stringify(report)}`);
+    expect(report.acknowledged).toBeGreaterThan(0);
+    expect(cluster.replicas.map((replica) => replica.pid)).toEqual(pids);
+    expect(cluster.replicas.every((replica) => replica.alive)).toBe(true);
+    await redis.topology.restart(killed);
+  });
+});
