@@ -77,6 +77,34 @@ export interface SharedTopologiesServer {
 
 type Args = unknown[];
 
+/** What both topologies answer the same way: failover, health, healing, flushing. */
+interface Lifecycle {
+  waitForFailover(port: number, timeoutMs?: number): Promise<number>;
+  waitHealthy(timeoutMs?: number): Promise<void>;
+  heal(timeoutMs?: number): Promise<void>;
+  flushAll(): Promise<void>;
+}
+
+function lifecycleMethods(get: () => Promise<Lifecycle>): Record<string, (args: Args) => Promise<unknown>> {
+  return {
+    async waitForFailover([port, timeoutMs]) {
+      return (await get()).waitForFailover(num(port, 'port'), optNum(timeoutMs, 'timeoutMs'));
+    },
+    async waitHealthy([timeoutMs]) {
+      await (await get()).waitHealthy(optNum(timeoutMs, 'timeoutMs'));
+      return null;
+    },
+    async heal([timeoutMs]) {
+      await (await get()).heal(optNum(timeoutMs, 'timeoutMs'));
+      return null;
+    },
+    async flushAll() {
+      await (await get()).flushAll();
+      return null;
+    },
+  };
+}
+
 const num = (value: unknown, what: string): number => {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new Error(`${what} must be an integer, got ${JSON.stringify(value)}`);
   return value;
@@ -160,21 +188,7 @@ export async function serveSharedTopologies(opts: ServeOptions = {}): Promise<Sh
       await (await getCluster()).handle.node(num(port, 'port')).restart();
       return null;
     },
-    async waitForFailover([port, timeoutMs]) {
-      return (await getCluster()).handle.waitForFailover(num(port, 'port'), optNum(timeoutMs, 'timeoutMs'));
-    },
-    async waitHealthy([timeoutMs]) {
-      await (await getCluster()).handle.waitHealthy(optNum(timeoutMs, 'timeoutMs'));
-      return null;
-    },
-    async heal([timeoutMs]) {
-      await (await getCluster()).handle.heal(optNum(timeoutMs, 'timeoutMs'));
-      return null;
-    },
-    async flushAll() {
-      await (await getCluster()).handle.flushAll();
-      return null;
-    },
+    ...lifecycleMethods(async () => (await getCluster()).handle),
   };
 
   const sentinelNode = (handle: RedisSentinelHandle, port: number) => {
@@ -207,21 +221,7 @@ export async function serveSharedTopologies(opts: ServeOptions = {}): Promise<Sh
       await sentinelNode((await getSentinel()).handle, num(port, 'port')).restart();
       return null;
     },
-    async waitForFailover([port, timeoutMs]) {
-      return (await getSentinel()).handle.waitForFailover(num(port, 'port'), optNum(timeoutMs, 'timeoutMs'));
-    },
-    async waitHealthy([timeoutMs]) {
-      await (await getSentinel()).handle.waitHealthy(optNum(timeoutMs, 'timeoutMs'));
-      return null;
-    },
-    async heal([timeoutMs]) {
-      await (await getSentinel()).handle.heal(optNum(timeoutMs, 'timeoutMs'));
-      return null;
-    },
-    async flushAll() {
-      await (await getSentinel()).handle.flushAll();
-      return null;
-    },
+    ...lifecycleMethods(async () => (await getSentinel()).handle),
   };
   const routes: Record<string, Record<string, (args: Args) => Promise<unknown>>> = { cluster: clusterMethods, sentinel: sentinelMethods };
 

@@ -5,11 +5,11 @@
  * a kill -9 of the master that owns a busy room's slot is survived without
  * restarting any replica.
  */
-import { startCluster, type Cluster } from '@roomcast/deploy/local';
+import type { Cluster } from '@roomcast/deploy/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { ChatMessage, PresenceFrame } from '../src/protocol.js';
 import { TestClient, closeAll, isMessage, newRef } from './support/client.js';
-import { FAST_PRESENCE, LOOSE_HTTP_LIMITS, replicaLogs, replicaWsUrl } from './support/cluster.js';
+import { replicaLogs, replicaWsUrl, startTestClusterOn } from './support/cluster.js';
 import { failoverUnderLoad } from './support/failover.js';
 import { until } from './support/http.js';
 import { useSharedCluster } from './support/redis-topologies.js';
@@ -20,10 +20,7 @@ let cluster: Cluster;
 const clients: TestClient[] = [];
 
 beforeAll(async () => {
-  cluster = await startCluster({
-    redisTopology: redis.topology,
-    env: { LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...LOOSE_HTTP_LIMITS, REDIS_COMMAND_TIMEOUT_MS: '1000' },
-  });
+  cluster = await startTestClusterOn(redis.topology, { REDIS_COMMAND_TIMEOUT_MS: '1000' });
 });
 beforeEach(() => onTestFailed(() => console.error(replicaLogs(cluster))));
 afterAll(async () => {

@@ -5,9 +5,9 @@
  * then the replicas follow the Sentinels to the new master, resubscribe and
  * fill their rooms' gaps.
  */
-import { startCluster, type Cluster } from '@roomcast/deploy/local';
+import type { Cluster } from '@roomcast/deploy/local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { FAST_PRESENCE, LOOSE_HTTP_LIMITS, replicaLogs } from './support/cluster.js';
+import { replicaLogs, startTestClusterOn } from './support/cluster.js';
 import { failoverUnderLoad } from './support/failover.js';
 import { useSharedSentinel } from './support/redis-topologies.js';
 
@@ -15,10 +15,7 @@ const redis = useSharedSentinel();
 let cluster: Cluster;
 
 beforeAll(async () => {
-  cluster = await startCluster({
-    redisTopology: redis.topology,
-    env: { LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...LOOSE_HTTP_LIMITS, REDIS_COMMAND_TIMEOUT_MS: '1000' },
-  });
+  cluster = await startTestClusterOn(redis.topology, { REDIS_COMMAND_TIMEOUT_MS: '1000' });
 });
 beforeEach(() => onTestFailed(() => console.error(replicaLogs(cluster))));
 afterAll(async () => {

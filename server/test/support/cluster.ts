@@ -1,5 +1,5 @@
 /** The local cluster (redis + replicas + nginx) with settings that keep the tests fast. */
-import { startCluster, type Cluster } from '@roomcast/deploy/local';
+import { startCluster, type Cluster, type RedisTopology } from '@roomcast/deploy/local';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { closeAll, type TestClient } from './client.js';
 
@@ -22,8 +22,15 @@ export const LOOSE_HTTP_LIMITS = {
   RATE_HTTP_WRITES_BURST: '10000',
 };
 
+const testEnv = (env: Record<string, string>) => ({ LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...LOOSE_HTTP_LIMITS, ...env });
+
 export function startTestCluster(env: Record<string, string> = {}, replicas = 3): Promise<Cluster> {
-  return startCluster({ replicas, env: { LOG_LEVEL: 'warn', ...FAST_PRESENCE, ...LOOSE_HTTP_LIMITS, ...env } });
+  return startCluster({ replicas, env: testEnv(env) });
+}
+
+/** Three replicas and nginx on a shared Redis topology (Cluster, Sentinel), which their stop() leaves running. */
+export function startTestClusterOn(redisTopology: RedisTopology, env: Record<string, string> = {}): Promise<Cluster> {
+  return startCluster({ redisTopology, env: testEnv(env) });
 }
 
 /** What useTestCluster hands a test file: the running cluster, and the sockets to close. */
