@@ -1,39 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { idempotencyKey, type Broker, type Delivery, type MessageDraft, type StoredMessage } from './broker/broker.js';
+import { idempotencyKey, type Broker, type MessageDraft, type StoredMessage } from './broker/broker.js';
+import { RoomFeeds } from './feeds.js';
 import { OutcomeUnknown, Publisher } from './publisher.js';
 import { ChatError } from './errors.js';
 import type { RoomPolicy } from './rooms/policy.js';
-import { removedFrame, type RoomStore } from './rooms/store.js';
+import type { RoomStore } from './rooms/store.js';
 import type { Metrics } from './metrics.js';
-import { presenceFrame, type PresenceManager } from './presence/presence.js';
-import { ErrorCode, LIMITS, compareIds, previousId, type JoinedFrame, type PresenceFrame, type TypingEvent, type User } from './protocol.js';
+import type { PresenceManager } from './presence/presence.js';
+import { ErrorCode, LIMITS, compareIds, previousId, type JoinedFrame, type TypingEvent, type User } from './protocol.js';
 import type { Connection } from './realtime/connection.js';
 import type { Hub } from './realtime/hub.js';
-
-/**
- * This replica's view of one room it has members in: the broker
- * subscription, and where the live feed stands so that a gap (a Redis
- * reconnect) can be filled from history without duplicates.
- */
-interface RoomFeed {
-  subscribed: Promise<void>;
-  /** Id of the newest message dispatched live. */
-  lastId?: string;
-  /** Newest id known from history reads, used before any live message. */
-  baseline?: string;
-  /** Set while filling a gap: live deliveries wait here. */
-  syncing: Delivery[] | null;
-  /**
-   * The room's users as this replica's sockets know them: the first join's
-   * list, then every presence diff delivered since. After a gap, the
-   * difference to the stored presence is what the sockets missed.
-   */
-  users?: Map<string, User>;
-}
-
-/** How every presence diff frame starts (presenceFrame and the Redis scripts both write it so). */
-const PRESENCE_FRAME_START = '{"type":"presence"';
 
 export interface NodeOptions {
   maxRoomsPerConnection: number;
@@ -41,12 +18,12 @@ export interface NodeOptions {
 
 /**
  * The chat logic between sockets and the broker: joins with replay,
- * sends, typing, presence, and the ordered feed of each room. It talks to
- * the Hub (sockets), the Broker and the PresenceManager only through their
- * interfaces.
+ * sends, typing and presence; each room's ordered feed is RoomFeeds'. It
+ * talks to the Hub (sockets), the Broker and the PresenceManager only
+ * through their interfaces.
  */
 export class ChatNode {
-  private readonly feeds = new Map<string, RoomFeed>();
+  private readonly feeds: RoomFeeds;
   private readonly publisher: Publisher;
 
   constructor(
@@ -59,9 +36,19 @@ export class ChatNode {
     private readonly log: FastifyBaseLogger,
     private readonly options: NodeOptions,
   ) {
-    broker.onDelivery((delivery) => this.receive(delivery));
+    this.feeds = new RoomFeeds({
+      hub,
+      broker,
+      presence,
+      policy,
+      metrics,
+      log,
+      evict: (room, userId, frame) => this.evict(room, userId, frame),
+      failure: (err, during) => this.brokerFailure(err, during),
+    });
+    broker.onDelivery((delivery) => this.feeds.receive(delivery));
     broker.onUserDelivery((userId, frame) => this.metrics.framesOut.inc(this.hub.sendToUser(userId, frame)));
-    broker.onRestored((rooms) => void this.resync(rooms));
+    broker.onRestored((rooms) => void this.feeds.resync(rooms));
     this.publisher = new Publisher(broker, metrics, log, { retryMs: 250 });
   }
 
@@ -93,7 +80,7 @@ export class ChatNode {
     const stillJoining = () => connection.rooms.get(room) === current && !connection.closed;
     try {
       // Subscribed before the decision is read: a removal made after it arrives on the feed.
-      await this.subscribe(room, connection);
+      await this.feeds.open(room, connection);
       const access = await this.policy.authorize(connection.identity, room, 'read');
       if (!stillJoining()) return;
       // Members' names, for member lists (a hint: not worth failing the join for).
@@ -104,15 +91,14 @@ export class ChatNode {
         await this.presence.leave(room, connection.id);
         return;
       }
-      const feed = this.feeds.get(room);
-      if (feed && !feed.users) feed.users = new Map(users.map((user) => [user.id, user]));
+      this.feeds.knowUsers(room, users);
       const page = await this.broker.replay(room, { since, epoch: resume.epoch, limit: LIMITS.defaultReplay });
       if (!stillJoining()) return; // left, removed or closed meanwhile
-      this.noteBaseline(room, page.messages.at(-1)?.id ?? since ?? '0-0');
+      this.feeds.noteBaseline(room, page.messages.at(-1)?.id ?? since ?? '0-0');
       const joined: JoinedFrame = { type: 'joined', room, users, truncated: page.truncated, epoch: page.epoch };
       connection.send(ref === undefined ? joined : { ...joined, ref });
       const first = page.messages[0]?.id;
-      current.receivesAfter = since ?? (first === undefined ? this.feeds.get(room)?.baseline : previousId(first));
+      current.receivesAfter = since ?? (first === undefined ? this.feeds.baseline(room) : previousId(first));
       let lastSent = since;
       for (const message of page.messages) {
         connection.sendRaw(message.frame, true);
@@ -209,11 +195,7 @@ export class ChatNode {
 
   private async removeMembership(connection: Connection, room: string): Promise<void> {
     connection.rooms.delete(room);
-    if (this.hub.removeMember(room, connection)) {
-      this.feeds.delete(room);
-      this.metrics.rooms.set(this.hub.roomCount);
-      this.broker.unsubscribe(room).catch((err) => this.brokerFailure(err, 'unsubscribe'));
-    }
+    if (this.hub.removeMember(room, connection)) this.feeds.close(room);
     try {
       await this.presence.leave(room, connection.id);
     } catch (err) {
@@ -221,118 +203,6 @@ export class ChatNode {
       // manager retries the removal with its next heartbeats.
       this.brokerFailure(err, 'presence leave');
     }
-  }
-
-  private async subscribe(room: string, connection: Connection): Promise<void> {
-    const first = this.hub.addMember(room, connection);
-    let feed = this.feeds.get(room);
-    if (first || !feed) {
-      feed = { subscribed: this.broker.subscribe(room), syncing: null };
-      this.feeds.set(room, feed);
-      this.metrics.rooms.set(this.hub.roomCount);
-    }
-    try {
-      await feed.subscribed;
-    } catch (err) {
-      if (this.feeds.get(room) === feed) this.feeds.delete(room);
-      throw err;
-    }
-  }
-
-  private noteBaseline(room: string, id: string): void {
-    const feed = this.feeds.get(room);
-    if (feed && (feed.baseline === undefined || compareIds(id, feed.baseline) > 0)) feed.baseline = id;
-  }
-
-  private receive(delivery: Delivery): void {
-    const feed = this.feeds.get(delivery.room);
-    if (!feed) return;
-    if (feed.syncing) feed.syncing.push(delivery);
-    else this.dispatch(feed, delivery);
-  }
-
-  private dispatch(feed: RoomFeed, delivery: Delivery): void {
-    if (delivery.removed !== undefined) return this.evict(delivery.room, delivery.removed, delivery.frame);
-    if (delivery.id !== undefined) {
-      if (feed.lastId !== undefined && compareIds(delivery.id, feed.lastId) <= 0) return;
-      feed.lastId = delivery.id;
-    } else if (feed.users && delivery.frame.startsWith(PRESENCE_FRAME_START)) {
-      const diff = JSON.parse(delivery.frame) as PresenceFrame;
-      for (const user of diff.left) feed.users.delete(user.id);
-      for (const user of diff.joined) feed.users.set(user.id, user);
-    }
-    this.metrics.broadcasts.inc();
-    try {
-      this.metrics.framesOut.inc(this.hub.broadcast(delivery));
-    } catch (err) {
-      // A bug here must not take the replica (and all its sockets) down.
-      this.log.error({ err, room: delivery.room }, 'broadcast failed');
-    }
-  }
-
-  /**
-   * The subscriptions of these rooms lapsed and are live again: fetch what
-   * each missed from its log, then release what arrived meanwhile.
-   */
-  private async resync(rooms: string[]): Promise<void> {
-    // First our own members, so that the stored presence compared below includes them.
-    await this.presence.reassert().catch((err) => this.brokerFailure(err, 'presence reassert'));
-    await Promise.all(
-      rooms.map(async (room) => {
-        const feed = this.feeds.get(room);
-        if (!feed || feed.syncing) return;
-        feed.syncing = [];
-        try {
-          if (feed.lastId !== undefined && (await this.broker.checkLog(room, feed.lastId))) {
-            this.log.warn({ room, newestSeen: feed.lastId }, 'the room log lost entries this replica delivered (a failover?): epoch renewed');
-          }
-          const since = feed.lastId ?? feed.baseline ?? '0-0';
-          const page = await this.broker.history(room, { since });
-          for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });
-          await this.reauthorize(room);
-          await this.resyncPresence(room, feed);
-        } catch (err) {
-          this.brokerFailure(err, 'resync');
-        } finally {
-          const waiting = feed.syncing ?? [];
-          feed.syncing = null;
-          for (const delivery of waiting) this.dispatch(feed, delivery);
-        }
-      }),
-    );
-    this.log.info({ rooms: rooms.length }, 'subscriptions restored; rooms resynchronised');
-  }
-
-  /**
-   * Removals published during the gap were lost with the subscription (they
-   * are not in the log): ask the policy again for every local user of the room.
-   */
-  private async reauthorize(room: string): Promise<void> {
-    const byUser = new Map<string, Connection>();
-    for (const connection of this.hub.membersOf(room)) byUser.set(connection.user.id, connection);
-    for (const [userId, connection] of byUser) {
-      try {
-        await this.policy.authorize(connection.identity, room, 'read');
-      } catch (err) {
-        if (!(err instanceof ChatError) || err.code !== ErrorCode.forbidden) throw err;
-        this.evict(room, userId, removedFrame(room));
-      }
-    }
-  }
-
-  /**
-   * Presence diffs published during the gap were lost with the subscription:
-   * compare the stored presence with what the sockets know and send them
-   * the difference as one diff, so nobody who left during the gap haunts the room.
-   */
-  private async resyncPresence(room: string, feed: RoomFeed): Promise<void> {
-    const known = feed.users;
-    if (!known) return;
-    const stored = await this.presence.list(room);
-    const present = new Set(stored.map((user) => user.id));
-    const joined = stored.filter((user) => !known.has(user.id));
-    const left = [...known.values()].filter((user) => !present.has(user.id));
-    if (joined.length > 0 || left.length > 0) this.dispatch(feed, { room, frame: presenceFrame(room, joined, left) });
   }
 
   private brokerFailure(err: unknown, during: string): ChatError {

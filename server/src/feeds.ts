@@ -1,0 +1,189 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Broker, Delivery } from './broker/broker.js';
+import { ChatError } from './errors.js';
+import type { Metrics } from './metrics.js';
+import { presenceFrame, type PresenceManager } from './presence/presence.js';
+import { ErrorCode, compareIds, type PresenceFrame, type User } from './protocol.js';
+import type { Connection } from './realtime/connection.js';
+import type { Hub } from './realtime/hub.js';
+import type { RoomPolicy } from './rooms/policy.js';
+import { removedFrame } from './rooms/store.js';
+
+/**
+ * This replica's view of one room it has members in: the broker
+ * subscription, and where the live feed stands so that a gap (a Redis
+ * reconnect) can be filled from history without duplicates.
+ */
+interface RoomFeed {
+  subscribed: Promise<void>;
+  /** Id of the newest message dispatched live. */
+  lastId?: string;
+  /** Newest id known from history reads, used before any live message. */
+  baseline?: string;
+  /** Set while filling a gap: live deliveries wait here. */
+  syncing: Delivery[] | null;
+  /**
+   * The room's users as this replica's sockets know them: the first join's
+   * list, then every presence diff delivered since. After a gap, the
+   * difference to the stored presence is what the sockets missed.
+   */
+  users?: Map<string, User>;
+}
+
+/** How every presence diff frame starts (presenceFrame and the Redis scripts both write it so). */
+const PRESENCE_FRAME_START = '{"type":"presence"';
+
+export interface FeedDeps {
+  hub: Hub;
+  broker: Broker;
+  presence: PresenceManager;
+  policy: RoomPolicy;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  /** Removes a user's local sockets from a room (the node's job: memberships and presence). */
+  evict(room: string, userId: string, frame: string): void;
+  /** Counts and logs a broker failure; returns the error to answer with. */
+  failure(err: unknown, during: string): ChatError;
+}
+
+/**
+ * The ordered feed of each room this replica has members in: its broker
+ * subscription, the fan-out of what arrives (in id order, each id once), and
+ * the repair after a lapse of the subscription (the gap read from the log,
+ * removals and presence diffs the gap swallowed).
+ */
+export class RoomFeeds {
+  private readonly feeds = new Map<string, RoomFeed>();
+
+  constructor(private readonly deps: FeedDeps) {}
+
+  /** Adds the connection to the room's local members, subscribing when it is the first; resolves once subscribed. */
+  async open(room: string, connection: Connection): Promise<void> {
+    const first = this.deps.hub.addMember(room, connection);
+    let feed = this.feeds.get(room);
+    if (first || !feed) {
+      feed = { subscribed: this.deps.broker.subscribe(room), syncing: null };
+      this.feeds.set(room, feed);
+      this.deps.metrics.rooms.set(this.deps.hub.roomCount);
+    }
+    try {
+      await feed.subscribed;
+    } catch (err) {
+      if (this.feeds.get(room) === feed) this.feeds.delete(room);
+      throw err;
+    }
+  }
+
+  /** The room lost its last local member: stop its feed. */
+  close(room: string): void {
+    this.feeds.delete(room);
+    this.deps.metrics.rooms.set(this.deps.hub.roomCount);
+    this.deps.broker.unsubscribe(room).catch((err) => this.deps.failure(err, 'unsubscribe'));
+  }
+
+  /** The room's users as the first join found them (presence diffs keep it current). */
+  knowUsers(room: string, users: User[]): void {
+    const feed = this.feeds.get(room);
+    if (feed && !feed.users) feed.users = new Map(users.map((user) => [user.id, user]));
+  }
+
+  baseline(room: string): string | undefined {
+    return this.feeds.get(room)?.baseline;
+  }
+
+  noteBaseline(room: string, id: string): void {
+    const feed = this.feeds.get(room);
+    if (feed && (feed.baseline === undefined || compareIds(id, feed.baseline) > 0)) feed.baseline = id;
+  }
+
+  receive(delivery: Delivery): void {
+    const feed = this.feeds.get(delivery.room);
+    if (!feed) return;
+    if (feed.syncing) feed.syncing.push(delivery);
+    else this.dispatch(feed, delivery);
+  }
+
+  private dispatch(feed: RoomFeed, delivery: Delivery): void {
+    if (delivery.removed !== undefined) return this.deps.evict(delivery.room, delivery.removed, delivery.frame);
+    if (delivery.id !== undefined) {
+      if (feed.lastId !== undefined && compareIds(delivery.id, feed.lastId) <= 0) return;
+      feed.lastId = delivery.id;
+    } else if (feed.users && delivery.frame.startsWith(PRESENCE_FRAME_START)) {
+      const diff = JSON.parse(delivery.frame) as PresenceFrame;
+      for (const user of diff.left) feed.users.delete(user.id);
+      for (const user of diff.joined) feed.users.set(user.id, user);
+    }
+    this.deps.metrics.broadcasts.inc();
+    try {
+      this.deps.metrics.framesOut.inc(this.deps.hub.broadcast(delivery));
+    } catch (err) {
+      // A bug here must not take the replica (and all its sockets) down.
+      this.deps.log.error({ err, room: delivery.room }, 'broadcast failed');
+    }
+  }
+
+  /**
+   * The subscriptions of these rooms lapsed and are live again: fetch what
+   * each missed from its log, then release what arrived meanwhile.
+   */
+  async resync(rooms: string[]): Promise<void> {
+    // First our own members, so that the stored presence compared below includes them.
+    await this.deps.presence.reassert().catch((err) => this.deps.failure(err, 'presence reassert'));
+    await Promise.all(
+      rooms.map(async (room) => {
+        const feed = this.feeds.get(room);
+        if (!feed || feed.syncing) return;
+        feed.syncing = [];
+        try {
+          if (feed.lastId !== undefined && (await this.deps.broker.checkLog(room, feed.lastId))) {
+            this.deps.log.warn({ room, newestSeen: feed.lastId }, 'the room log lost entries this replica delivered (a failover?): epoch renewed');
+          }
+          const since = feed.lastId ?? feed.baseline ?? '0-0';
+          const page = await this.deps.broker.history(room, { since });
+          for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });
+          await this.reauthorize(room);
+          await this.resyncPresence(room, feed);
+        } catch (err) {
+          this.deps.failure(err, 'resync');
+        } finally {
+          const waiting = feed.syncing ?? [];
+          feed.syncing = null;
+          for (const delivery of waiting) this.dispatch(feed, delivery);
+        }
+      }),
+    );
+    this.deps.log.info({ rooms: rooms.length }, 'subscriptions restored; rooms resynchronised');
+  }
+
+  /**
+   * Removals published during the gap were lost with the subscription (they
+   * are not in the log): ask the policy again for every local user of the room.
+   */
+  private async reauthorize(room: string): Promise<void> {
+    const byUser = new Map<string, Connection>();
+    for (const connection of this.deps.hub.membersOf(room)) byUser.set(connection.user.id, connection);
+    for (const [userId, connection] of byUser) {
+      try {
+        await this.deps.policy.authorize(connection.identity, room, 'read');
+      } catch (err) {
+        if (!(err instanceof ChatError) || err.code !== ErrorCode.forbidden) throw err;
+        this.deps.evict(room, userId, removedFrame(room));
+      }
+    }
+  }
+
+  /**
+   * Presence diffs published during the gap were lost with the subscription:
+   * compare the stored presence with what the sockets know and send them
+   * the difference as one diff, so nobody who left during the gap haunts the room.
+   */
+  private async resyncPresence(room: string, feed: RoomFeed): Promise<void> {
+    const known = feed.users;
+    if (!known) return;
+    const stored = await this.deps.presence.list(room);
+    const present = new Set(stored.map((user) => user.id));
+    const joined = stored.filter((user) => !known.has(user.id));
+    const left = [...known.values()].filter((user) => !present.has(user.id));
+    if (joined.length > 0 || left.length > 0) this.dispatch(feed, { room, frame: presenceFrame(room, joined, left) });
+  }
+}
