@@ -5,7 +5,8 @@
  * a kill -9 of the master that owns a busy room's slot is survived without
  * restarting any replica.
  */
-import type { Cluster } from '@roomcast/deploy/local';
+import { redisCommand, type Cluster } from '@roomcast/deploy/local';
+import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import type { ChatMessage, PresenceFrame } from '../src/protocol.js';
 import { TestClient, closeAll, isMessage, newRef } from './support/client.js';
@@ -73,6 +74,48 @@ describe('three replicas on a 3-master Redis Cluster', () => {
       expect(clients[0]!.received.filter((f) => f.type === 'typing' && f.room === room)).toHaveLength(0);
     }
     expect(clients.every((c) => c.received.filter(isMessage).length === rooms.length * (clients.length * 3 + 1))).toBe(true);
+  });
+
+  it("a room whose slot migrates to another master keeps its feed: every message reaches every replica once, in order", async () => {
+    const room = `migrating-${process.pid}`;
+    const topology = redis.topology;
+    const password = topology.password;
+    const command = (port: number, args: string[]) => redisCommand(port, args, 5000, { password });
+    const slot = calculateSlot(`{${room}}`);
+    const source = await topology.masterFor(slot);
+    const masters = (await topology.nodes()).filter((n) => n.role === 'master' && n.alive).map((n) => n.port);
+    const target = masters.find((port) => port !== source)!;
+    const [sourceId, targetId] = await Promise.all([command(source, ['CLUSTER', 'MYID']), command(target, ['CLUSTER', 'MYID'])]);
+
+    const watchers: TestClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const token = await mintToken(cluster.secret, { sub: `u_watch${i}`, name: `watch${i}`, exp: nowSeconds() + 3600 });
+      const client = await TestClient.connect(replicaWsUrl(cluster, i), token, `watch${i}@n${i + 1}`, 10_000, true);
+      await client.join(room);
+      watchers.push(client);
+      clients.push(client);
+    }
+    for (let k = 0; k < 5; k++) await watchers[k % 3]!.say(room, `before-${k}`);
+
+    // Move the slot, keys and all (what redis-cli --cluster reshard does, for one slot).
+    await command(target, ['CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', String(sourceId)]);
+    await command(source, ['CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', String(targetId)]);
+    const keys = (await command(source, ['CLUSTER', 'GETKEYSINSLOT', String(slot), '1000'])) as string[];
+    const auth = password === undefined ? [] : ['AUTH', password];
+    if (keys.length > 0) await command(source, ['MIGRATE', '127.0.0.1', String(target), '', '0', '5000', ...auth, 'KEYS', ...keys]);
+    for (const port of masters) await command(port, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', String(targetId)]);
+    expect(await topology.masterFor(slot)).toBe(target);
+
+    // Published on the new master, right away and a little later: nobody misses them.
+    const after: ChatMessage[] = [];
+    for (let k = 0; k < 5; k++) after.push((await watchers[k % 3]!.say(room, `after-${k}`, newRef('after'), 15_000)) as ChatMessage);
+    for (const watcher of watchers) for (const message of after) await watcher.waitForId(room, message.id, 15_000);
+    const orders = watchers.map((w) => w.messages(room).map((m) => m.id));
+    for (const order of orders) {
+      expect(order).toEqual(orders[0]);
+      expect(new Set(order).size).toBe(order.length);
+    }
+    expect(orders[0]).toHaveLength(10);
   });
 
   it('survives a kill -9 of the master that owns a busy room, under load, without restarting a replica', async () => {
