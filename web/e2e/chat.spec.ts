@@ -43,8 +43,8 @@ test('two users on different replicas chat, and see presence and typing', async 
   await expect(alice.presentUser('bob')).toBeVisible();
   await expect(bob.presentUser('alice')).toBeVisible();
 
-  // Typing: the indicator shows on the other side...
-  await bob.composer.pressSequentially('Any time');
+  // Typing: the indicator shows on the other side (signals go at most every 3 s: bob types at a human pace)...
+  await bob.composer.pressSequentially('Any time, really', { delay: 250 });
   await expect(alice.typing).toHaveText('bob is typing…');
   await saveScreenshot(alice, testInfo, 'chat.png', docsScreenshot);
   // ...and clears by itself once the signals stop.

@@ -10,12 +10,32 @@ import { ChatClientContext } from './chat/useChat.js';
 import { MembershipContext } from './chat/useMembership.js';
 import './styles.css';
 
+/** The user sees the page: the tab is visible and the window has the focus. */
+const attention = {
+  get active() {
+    return document.visibilityState === 'visible' && document.hasFocus();
+  },
+  subscribe(listener: () => void) {
+    document.addEventListener('visibilitychange', listener);
+    window.addEventListener('focus', listener);
+    window.addEventListener('blur', listener);
+    return () => {
+      document.removeEventListener('visibilitychange', listener);
+      window.removeEventListener('focus', listener);
+      window.removeEventListener('blur', listener);
+    };
+  },
+};
+
 // One client for the tab: it outlives renders, so it is created outside React.
 const client = new ChatClient({
   WebSocket,
   fetch: (url, init) => window.fetch(url, init),
   wsBase: socketOrigin(window.location),
+  // The token and the open rooms are the tab's; the outbox, drafts and rooms' last known state are the user's.
   storage: window.sessionStorage,
+  userStorage: window.localStorage,
+  attention,
   network: {
     get onLine() {
       return navigator.onLine;
@@ -28,6 +48,11 @@ const client = new ChatClient({
 const membership = new Membership(client, { storage: window.localStorage });
 membership.start();
 client.start();
+// What is kept on the device is written in batches: write it now if the page may be going away.
+window.addEventListener('pagehide', () => client.persistNow());
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') client.persistNow();
+});
 
 // How this server signs people in, and the way back from its OpenID Connect provider.
 const fetchFromPage = (url: string, init?: RequestInit) => window.fetch(url, init);

@@ -309,26 +309,32 @@ describe('sending', () => {
     expect(room(client).pending).toHaveLength(1);
   });
 
-  it('marks a refused send failed with the error, and retries it', () => {
+  it('marks a send refused for good failed, with the reason, and takes it back to edit', () => {
     const { client } = setup();
     const socket = connectToLobby(client);
-    client.send('lobby', 'too fast');
+    client.send('lobby', 'too big for this server');
     const ref = room(client).pending[0]!.ref;
-    socket.receive({ type: 'error', code: 'rate_limited', message: 'slow down', ref });
-    expect(room(client).pending[0]).toMatchObject({ status: 'failed', error: { code: 'rate_limited', message: 'slow down' } });
+    socket.receive({ type: 'error', code: 'too_large', message: 'text is over 2000 code points', ref });
+    expect(room(client).pending[0]).toMatchObject({ status: 'failed', error: { code: 'too_large', message: 'text is over 2000 code points' } });
 
-    client.retry('lobby', ref);
-    const again = room(client).pending[0]!;
-    expect(again).toMatchObject({ status: 'pending', text: 'too fast' });
-    expect(again.ref).not.toBe(ref);
-    expect(socket.framesOfType('send').map((f) => f.ref)).toEqual([ref, again.ref]);
-
-    // A late answer to the old ref changes nothing.
-    socket.receive({ type: 'error', code: 'internal', message: 'late', ref });
-    expect(room(client).pending[0]?.status).toBe('pending');
-
-    client.discard('lobby', again.ref);
+    client.edit('lobby', ref);
     expect(room(client).pending).toEqual([]);
+    expect(client.drafts.get('lobby')).toBe('too big for this server');
+  });
+
+  it('retries a failed send with the same ref, so a late answer to it is the answer', () => {
+    const { client } = setup();
+    const socket = connectToLobby(client);
+    client.send('lobby', 'not yet allowed');
+    const ref = room(client).pending[0]!.ref;
+    socket.receive({ type: 'error', code: 'forbidden', message: 'read-only for now', ref });
+    client.retry('lobby', ref);
+    expect(room(client).pending[0]).toMatchObject({ status: 'pending', ref });
+    expect(socket.framesOfType('send').map((f) => f.ref)).toEqual([ref, ref]);
+    socket.receive(message('lobby', '1-0', ALICE, 'not yet allowed', ref));
+    expect(room(client).pending).toEqual([]);
+    client.discard('lobby', ref);
+    expect(ids(client)).toEqual(['1-0']);
   });
 
   it('holds sends made while disconnected and sends them once the room is rejoined', () => {
@@ -389,11 +395,11 @@ describe('sending', () => {
     expect(room(client).messages.map((m) => m.text)).toEqual(['stored, but the echo was lost']);
   });
 
-  it('does not re-send failed sends on reconnect', () => {
+  it('does not re-send sends refused for good on reconnect', () => {
     const { client } = setup();
     const first = connectToLobby(client);
     client.send('lobby', 'refused');
-    first.receive({ type: 'error', code: 'rate_limited', message: 'slow down', ref: room(client).pending[0]!.ref });
+    first.receive({ type: 'error', code: 'forbidden', message: 'not for you', ref: room(client).pending[0]!.ref });
     first.drop(1006);
     vi.runOnlyPendingTimers();
     FakeSocket.last.welcome('n2');
@@ -404,27 +410,30 @@ describe('sending', () => {
 });
 
 describe('typing', () => {
-  it('sends at most one typing signal per room every 2 s', () => {
+  it('sends at most one typing signal per room every 3 s', () => {
     const { client } = setup();
     const socket = connectToLobby(client);
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 12; i++) {
       client.notifyTyping('lobby');
       vi.advanceTimersByTime(300);
     }
-    // 0 ms, 2100 ms
+    // 0 ms, 3000 ms
     expect(socket.framesOfType('typing')).toEqual([
       { type: 'typing', room: 'lobby' },
       { type: 'typing', room: 'lobby' },
     ]);
   });
 
-  it('signals again right after a send (receivers clear the indicator on our message)', () => {
+  it('does not signal again because of a send: quick messages are not each preceded by a typing frame', () => {
     const { client } = setup();
     const socket = connectToLobby(client);
-    client.notifyTyping('lobby');
-    client.send('lobby', 'done');
-    client.notifyTyping('lobby');
-    expect(socket.framesOfType('typing')).toHaveLength(2);
+    for (let i = 0; i < 5; i++) {
+      client.notifyTyping('lobby');
+      client.send('lobby', `quick ${i}`);
+      socket.receive(message('lobby', `${i + 1}-0`, ALICE, `quick ${i}`, room(client).pending[0]!.ref));
+    }
+    expect(socket.framesOfType('typing')).toHaveLength(1);
+    expect(socket.framesOfType('send')).toHaveLength(5);
   });
 
   it('shows who is typing and clears the indicator by itself', () => {
@@ -590,5 +599,190 @@ describe('store', () => {
     listener.mockClear();
     client.send('lobby', 'hi');
     expect(listener).not.toHaveBeenCalled();
+  });
+});
+
+describe('kept on the device (reload, offline)', () => {
+  /** A tab: session storage for the token and rooms, user storage shared by the "reloads". */
+  function tab(local: MemoryStore, session: MemoryStore, overrides: Partial<ChatClientOptions> = {}) {
+    const client = new ChatClient({
+      WebSocket: FakeSocket,
+      fetch: fakeFetch(() => ({ status: 200, body: { messages: [] } })).fetch,
+      wsBase: 'ws://chat.test',
+      storage: session,
+      userStorage: local,
+      random: () => 0.5,
+      pingIntervalMs: 0,
+      ...overrides,
+    });
+    client.start();
+    return client;
+  }
+  function stores() {
+    const session = new MemoryStore();
+    session.setItem('roomcast.session', JSON.stringify({ token: TOKEN, user: ALICE }));
+    return { session, local: new MemoryStore() };
+  }
+
+  it('a reload while offline shows the last known messages and people, and the unsent messages, which then go in order with their refs', () => {
+    const { session, local } = stores();
+    const first = tab(local, session);
+    first.openRoom('lobby');
+    FakeSocket.last.welcome('n1');
+    FakeSocket.last.answerJoinsAndPings([ALICE, BOB]);
+    FakeSocket.last.receive(message('lobby', '5-0', BOB, 'before the tunnel'));
+    FakeSocket.last.drop(1006);
+    for (const text of ['one', 'two', 'three']) first.send('lobby', text);
+    const refs = room(first).pending.map((p) => p.ref);
+    first.stop();
+
+    // The reload: nothing reachable yet.
+    FakeSocket.reset();
+    const second = tab(local, session);
+    expect(room(second)).toMatchObject({ joined: false, users: [ALICE, BOB] });
+    expect(room(second).messages.map((m) => m.text)).toEqual(['before the tunnel']);
+    expect(room(second).pending.map((p) => [p.text, p.ref, p.status])).toEqual([
+      ['one', refs[0], 'pending'],
+      ['two', refs[1], 'pending'],
+      ['three', refs[2], 'pending'],
+    ]);
+
+    // Back: the join resumes after what the device holds, in the same log.
+    const socket = FakeSocket.last;
+    socket.welcome('n2');
+    expect(socket.framesOfType('join')).toMatchObject([{ room: 'lobby', since: '5-0', epoch: 'e1' }]);
+    socket.answerJoinsAndPings([ALICE, BOB]);
+    for (let i = 0; i < 3; i++) {
+      const send = socket.framesOfType('send')[i]!;
+      socket.receive(message('lobby', `${6 + i}-0`, ALICE, send.text, send.ref));
+    }
+    expect(socket.framesOfType('send').map((f) => [f.text, f.ref])).toEqual([
+      ['one', refs[0]],
+      ['two', refs[1]],
+      ['three', refs[2]],
+    ]);
+    expect(room(second).pending).toEqual([]);
+    expect(JSON.parse(local.getItem(`roomcast.u.${ALICE.id}.outbox`)!)).toEqual([]);
+  });
+
+  it('confirms a kept send from the replay after a reload instead of sending it again', () => {
+    const { session, local } = stores();
+    const first = tab(local, session);
+    const socket = connectToLobby(first);
+    socket.receive(message('lobby', '5-0'));
+    first.send('lobby', 'stored, echo lost');
+    const ref = room(first).pending[0]!.ref;
+    first.stop();
+
+    FakeSocket.reset();
+    tab(local, session);
+    const again = FakeSocket.last;
+    again.welcome('n2');
+    again.receive(joinedFrame('lobby', [ALICE]));
+    again.receive(message('lobby', '6-0', ALICE, 'stored, echo lost', ref));
+    again.answerPings();
+    expect(again.framesOfType('send')).toEqual([]);
+  });
+
+  it('a truncated rejoin starts the list again from the replay (the log lost or trimmed what followed)', () => {
+    const { session, local } = stores();
+    const client = tab(local, session);
+    const socket = connectToLobby(client);
+    for (const id of ['5-0', '6-0']) socket.receive(message('lobby', id));
+    socket.drop(1006);
+    vi.runOnlyPendingTimers();
+    const second = FakeSocket.last;
+    second.welcome('n2');
+    expect(second.framesOfType('join')[0]).toMatchObject({ since: '6-0', epoch: 'e1' });
+    second.receive({ ...joinedFrame('lobby', [ALICE], true), epoch: 'e2' });
+    second.receive(message('lobby', '1-0'));
+    expect(ids(client)).toEqual(['1-0']);
+    expect(room(client)).toMatchObject({ truncated: true, epoch: 'e2', history: { exhausted: false } });
+  });
+
+  it('keeps drafts per room across a reload; logging out forgets everything of the user on the device', () => {
+    const { session, local } = stores();
+    const first = tab(local, session);
+    connectToLobby(first);
+    first.drafts.set('lobby', 'half a thought');
+    first.stop();
+
+    const second = tab(local, session);
+    expect(second.drafts.get('lobby')).toBe('half a thought');
+    second.send('lobby', 'unsent');
+    second.persistNow();
+    second.logout();
+    expect([...local.data.keys()].filter((key) => key.includes(ALICE.id) && local.data.get(key) !== '[]')).toEqual([]);
+    expect(second.drafts.get('lobby')).toBe('');
+  });
+
+  it('leaving a room drops what was kept of it, unsent messages included', () => {
+    const { session, local } = stores();
+    const client = tab(local, session);
+    const socket = connectToLobby(client);
+    client.openRoom('dev');
+    socket.answerJoinsAndPings();
+    socket.drop(1006);
+    client.send('lobby', 'never mind');
+    client.leaveRoom('lobby');
+    expect(JSON.parse(local.getItem(`roomcast.u.${ALICE.id}.outbox`)!)).toEqual([]);
+  });
+});
+
+describe('unread, with the page in the background', () => {
+  function attention() {
+    const listeners = new Set<() => void>();
+    return {
+      active: true,
+      subscribe(listener: () => void) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      set(active: boolean) {
+        this.active = active;
+        for (const listener of listeners) listener();
+      },
+    };
+  }
+
+  it('counts messages in the open room while the page is hidden, marks the first, and reads them when it is back', () => {
+    const page = attention();
+    const { client, store } = setup({ attention: page });
+    const socket = connectToLobby(client);
+    socket.receive(message('lobby', `${NOW + 1}-0`, BOB));
+    expect(room(client).unread).toBe(0);
+
+    page.set(false);
+    socket.receive(message('lobby', `${NOW + 2}-0`, BOB));
+    socket.receive(message('lobby', `${NOW + 3}-0`, BOB));
+    expect(room(client)).toMatchObject({ unread: 2, firstUnread: `${NOW + 2}-0` });
+
+    page.set(true);
+    expect(room(client)).toMatchObject({ unread: 0, firstUnread: `${NOW + 2}-0` });
+    // Read now: the marker is at the newest, so a reload would not count them again.
+    expect(JSON.parse(store.getItem('roomcast.rooms')!)).toEqual([{ name: 'lobby', readUpTo: `${NOW + 3}-0` }]);
+  });
+
+  it('counts messages that arrive while the reader is scrolled up, until they scroll down', () => {
+    const { client } = setup();
+    const socket = connectToLobby(client);
+    client.setAtBottom('lobby', false);
+    socket.receive(message('lobby', `${NOW + 1}-0`, BOB));
+    socket.receive(message('lobby', `${NOW + 2}-0`, ALICE));
+    expect(room(client).unread).toBe(1);
+    client.setAtBottom('lobby', true);
+    expect(room(client).unread).toBe(0);
+  });
+
+  it('writing in the room reads it and retires the divider', () => {
+    const page = attention();
+    const { client } = setup({ attention: page });
+    const socket = connectToLobby(client);
+    page.set(false);
+    socket.receive(message('lobby', `${NOW + 1}-0`, BOB));
+    page.set(true);
+    expect(room(client).firstUnread).toBe(`${NOW + 1}-0`);
+    client.send('lobby', 'replying');
+    expect(room(client).firstUnread).toBeUndefined();
   });
 });

@@ -1,17 +1,22 @@
 import { LIMITS, type ServerFrame, type User } from '@roomcast/server/protocol';
 import { ApiError, ChatApi, type FetchLike } from './api.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { Outbox } from './outbox.js';
+import { Drafts } from './drafts.js';
+import { OfflineStore } from './offline-store.js';
+import { DEFAULT_OUTBOX, Outbox } from './outbox.js';
+import type { PacingOptions } from './pacing.js';
 import { RoomSync } from './room-sync.js';
+import { Snapshots } from './snapshots.js';
 import { SocketSession } from './socket-session.js';
 import type { NetworkEvents, SocketConstructor } from './socket.js';
 import { emptyRoom, type ChatState, type RoomState, type SendError } from './state.js';
-import { SessionStore, type KeyValueStore } from './storage.js';
+import { SessionStore, type KeyValueStore, type SavedRoom } from './storage.js';
 import { ChatStore, RefMaker } from './store.js';
-import { UnreadState } from './unread.js';
+import { ALWAYS_ATTENTIVE, UnreadState, type Attention } from './unread.js';
 
 export { socketOrigin, type NetworkEvents, type SocketConstructor, type SocketLike } from './socket.js';
 export { MAX_PENDING_TEXT } from './outbox.js';
+export type { Attention } from './unread.js';
 
 export interface ChatClientOptions {
   WebSocket: SocketConstructor;
@@ -20,9 +25,22 @@ export interface ChatClientOptions {
   httpBase?: string;
   /** Origin for the socket, e.g. `ws://127.0.0.1:3000`. */
   wsBase: string;
-  /** Where the token lives for the tab (sessionStorage); null keeps nothing. */
+  /** Where the token and the open rooms live for the tab (sessionStorage); null keeps nothing. */
   storage?: KeyValueStore | null;
+  /**
+   * Where each user's outbox, drafts and rooms' last known state live on the
+   * device (localStorage); null keeps nothing.
+   */
+  userStorage?: KeyValueStore | null;
   network?: NetworkEvents;
+  /** Whether the user can see the page (unread counts); default: always. */
+  attention?: Attention;
+  /** The client's send budget per socket (under the server's). */
+  pacing?: PacingOptions;
+  /** First pause after a send refusal that may pass; doubles up to 30 s. */
+  sendRetryMs?: number;
+  /** Rooms' last known state is written at most this often. */
+  snapshotDelayMs?: number;
   backoff?: BackoffOptions;
   /** At most one typing signal per room per this many ms. */
   typingThrottleMs?: number;
@@ -72,14 +90,19 @@ export class ChatClient {
   private readonly sync: RoomSync;
   private readonly outbox: Outbox;
   private readonly unread: UnreadState;
+  private readonly offline: OfflineStore;
+  private readonly snapshots: Snapshots;
+  /** What the user is writing, per room (kept on the device). */
+  readonly drafts: Drafts;
   private token: string | null = null;
   private started = false;
 
   constructor(options: ChatClientOptions) {
     const settings = {
       backoff: DEFAULT_BACKOFF,
-      typingThrottleMs: 2000,
+      ...DEFAULT_OUTBOX,
       typingExpiryMs: 4000,
+      snapshotDelayMs: 1000,
       pingIntervalMs: 25_000,
       pongTimeoutMs: 10_000,
       joinRetryMs: 2000,
@@ -90,29 +113,23 @@ export class ChatClient {
     };
     this.api = new ChatApi(options.fetch, options.httpBase ?? '');
     this.sessionStore = new SessionStore(options.storage ?? null);
+    this.offline = new OfflineStore(options.userStorage ?? null);
+    this.drafts = new Drafts(this.offline);
     const refs = new RefMaker();
 
     const saved = this.sessionStore.loadSession();
     this.token = saved?.token ?? null;
-    const rooms: Record<string, RoomState> = {};
-    const roomOrder: string[] = [];
-    const savedRooms = saved ? this.sessionStore.loadRooms() : [];
-    for (const room of savedRooms) {
-      if (rooms[room.name]) continue;
-      rooms[room.name] = emptyRoom(room.name);
-      roomOrder.push(room.name);
-    }
     this.store = new ChatStore({
       session: saved ? { user: saved.user } : null,
       authError: null,
       connection: { status: 'offline', reason: 'signed_out' },
-      rooms,
-      roomOrder,
+      rooms: {},
+      roomOrder: [],
       activeRoom: null,
     });
-
-    this.unread = new UnreadState(this.store, settings.now, () => this.persistRooms());
-    for (const room of savedRooms) if (room.readUpTo && !this.unread.marker(room.name)) this.unread.restore(room.name, room.readUpTo);
+    const user = () => this.store.state.session?.user.id ?? null;
+    this.snapshots = new Snapshots(this.store, this.offline, user, { delayMs: settings.snapshotDelayMs, now: settings.now });
+    this.unread = new UnreadState(this.store, settings.now, () => this.persistRooms(), options.attention ?? ALWAYS_ATTENTIVE);
 
     this.session = new SocketSession(
       settings,
@@ -133,9 +150,11 @@ export class ChatClient {
         write: (frame) => this.session.write(frame),
         generation: () => this.session.generation,
         isReady: (room) => this.sync.isReady(room),
+        user,
       },
+      this.offline,
       refs,
-      settings,
+      { ...settings, retryBaseMs: options.sendRetryMs ?? settings.retryBaseMs },
     );
     this.sync = new RoomSync(
       this.store,
@@ -145,13 +164,18 @@ export class ChatClient {
         connected: () => this.session.connected,
         authorized: (call) => this.authorized(call),
         persistRooms: () => this.persistRooms(),
-        roomClosed: (room, reason) => this.emit({ type: 'room-closed', room, reason }),
+        roomClosed: (room, reason) => {
+          this.forgetRoomData(room);
+          this.emit({ type: 'room-closed', room, reason });
+        },
+        lastKnown: (room) => this.snapshots.lastKnown(room),
       },
       this.outbox,
       this.unread,
       refs,
       settings,
     );
+    if (saved) this.restoreUser(saved.user.id, this.sessionStore.loadRooms());
   }
 
   // ------------------------------------------------------------ store API
@@ -187,15 +211,25 @@ export class ChatClient {
   start(): void {
     if (this.started) return;
     this.started = true;
+    this.unread.start();
+    this.snapshots.start();
     this.session.listen();
     if (this.token) this.session.connect();
   }
 
-  /** Closes the socket and every timer (page unload, tests). */
+  /** Closes the socket and every timer (page unload, tests); what is worth keeping is written first. */
   stop(): void {
     this.started = false;
+    this.snapshots.stop();
+    this.unread.stop();
     this.session.stop();
     this.sync.stop();
+    this.outbox.reset();
+  }
+
+  /** Writes what is kept on the device now (the page is being hidden or unloaded). */
+  persistNow(): void {
+    this.snapshots.flush();
   }
 
   /** The guest login (`POST /api/login`). */
@@ -208,6 +242,7 @@ export class ChatClient {
     this.token = token;
     this.sessionStore.saveSession({ token, user });
     this.store.update({ session: { user }, authError: null });
+    this.restoreUser(user.id, []);
     if (this.started) this.session.connect();
   }
 
@@ -225,8 +260,9 @@ export class ChatClient {
   /** Joins the room if needed and makes it the one the user is reading. */
   openRoom(room: string): boolean {
     if (!this.sync.add(room)) return false;
-    if (this.store.state.activeRoom !== room) this.store.update({ activeRoom: room });
-    this.unread.markRead(room);
+    const previous = this.store.state.activeRoom;
+    if (previous !== room) this.store.update({ activeRoom: room });
+    this.unread.opened(room, previous);
     return true;
   }
 
@@ -235,8 +271,15 @@ export class ChatClient {
     return this.sync.add(room);
   }
 
+  /** Leaves the room; what the device kept of it (messages, unsent sends, the draft) goes too. */
   leaveRoom(room: string): void {
     this.sync.drop(room, true);
+    this.forgetRoomData(room);
+  }
+
+  /** The view of the room is (or is no longer) scrolled to its newest message. */
+  setAtBottom(room: string, atBottom: boolean): void {
+    this.unread.setAtBottom(room, atBottom);
   }
 
   /** Loads the page of history before the oldest message we have. */
@@ -251,12 +294,22 @@ export class ChatClient {
    * Returns an error (and keeps nothing) for text the server would refuse.
    */
   send(room: string, text: string): SendError | null {
-    return this.outbox.send(room, text);
+    const refused = this.outbox.send(room, text);
+    if (!refused) this.unread.wrote(room);
+    return refused;
   }
 
-  /** Sends a failed message again. */
+  /** Sends a failed message again, with the same ref. */
   retry(room: string, ref: string): void {
     this.outbox.retry(room, ref);
+  }
+
+  /** Takes a refused message back into the room's draft, to be changed and sent again. */
+  edit(room: string, ref: string): void {
+    const text = this.outbox.edit(room, ref);
+    if (text === null) return;
+    const draft = this.drafts.get(room);
+    this.drafts.set(room, draft.trim() === '' ? text : `${text}\n${draft}`);
   }
 
   discard(room: string, ref: string): void {
@@ -278,6 +331,7 @@ export class ChatClient {
   private applyFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'welcome':
+        this.outbox.socketOpened();
         return this.sync.welcomed();
       case 'joined':
         return this.sync.joined(frame);
@@ -301,18 +355,50 @@ export class ChatClient {
 
   // ------------------------------------------------------------ state
 
+  /**
+   * Adds what the device kept for the user: the tab's rooms with their last
+   * known state, the drafts, and the outbox (its rooms are joined, so that
+   * nothing written is left unsent).
+   */
+  private restoreUser(user: string, rooms: readonly SavedRoom[]): void {
+    this.drafts.load(user);
+    // Rooms kept in the state over an expired session come back with what the device knows of them.
+    for (const room of Object.values(this.store.state.rooms)) {
+      const known = room.messages.length === 0 ? this.snapshots.lastKnown(room.name) : null;
+      if (known) this.store.patchRoom(room.name, known);
+    }
+    for (const room of rooms) {
+      if (!this.sync.add(room.name)) continue;
+      if (room.readUpTo) this.unread.restore(room.name, room.readUpTo);
+    }
+    const sends = this.offline.loadOutbox(user).filter((send) => this.sync.add(send.room));
+    this.outbox.adopt(sends);
+  }
+
+  private forgetRoomData(room: string): void {
+    this.snapshots.forget(room);
+    this.drafts.set(room, '');
+  }
+
   private endSession(authError: string | null, forgetRooms: boolean): void {
+    const user = this.store.state.session?.user.id;
+    this.snapshots.flush();
     this.token = null;
     this.session.end();
     this.sync.stop();
     this.outbox.reset();
     this.unread.reset(forgetRooms);
+    this.snapshots.reset();
     if (forgetRooms) {
+      // Logging out (perhaps of a shared computer): nothing of the user stays on the device.
+      if (user !== undefined) this.offline.clear(user);
       this.sessionStore.clearAll();
     } else {
       this.persistRooms();
       this.sessionStore.clearSession();
     }
+    this.drafts.load(null);
+    // Nothing is shown while signed out; the next sign-in restores the rooms with what the device kept.
     const rooms: Record<string, RoomState> = {};
     if (!forgetRooms) for (const name of this.store.state.roomOrder) rooms[name] = emptyRoom(name);
     this.session.setConnection({ status: 'offline', reason: 'signed_out' });

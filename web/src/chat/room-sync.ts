@@ -38,6 +38,8 @@ export interface RoomSyncDeps {
   persistRooms(): void;
   /** The server will not (any longer) let the user into the room. */
   roomClosed(room: string, reason: 'forbidden' | 'removed'): void;
+  /** The room's last known state kept on this device, for a room added now. */
+  lastKnown(room: string): Partial<RoomState> | null;
 }
 
 /**
@@ -52,6 +54,8 @@ export class RoomSync {
   private readonly syncRefs = new Map<string, string>();
   /** Join refs in flight, to tell which room an `error` is about. */
   private readonly joinRefs = new Map<string, string>();
+  /** The `since` of each room's last join on this socket (absent: joined without). */
+  private readonly joinedSince = new Map<string, string>();
   private readonly joinRetryTimers = new Set<ReturnType<typeof setTimeout>>();
   private readonly typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
@@ -74,7 +78,7 @@ export class RoomSync {
     if (!isRoomName(room) || !this.store.state.session) return false;
     if (!this.store.room(room)) {
       this.store.update({
-        rooms: { ...this.store.state.rooms, [room]: emptyRoom(room) },
+        rooms: { ...this.store.state.rooms, [room]: { ...emptyRoom(room), ...this.deps.lastKnown(room) } },
         roomOrder: [...this.store.state.roomOrder, room],
       });
       this.sendJoin(room);
@@ -95,6 +99,7 @@ export class RoomSync {
     this.outbox.forgetRoom(current.pending);
     this.unread.forget(room);
     this.synced.delete(room);
+    this.joinedSince.delete(room);
     this.clearTypingTimer(room);
     const activeRoom = this.store.state.activeRoom === room ? (roomOrder[0] ?? null) : this.store.state.activeRoom;
     this.store.update({ rooms, roomOrder, activeRoom });
@@ -141,9 +146,19 @@ export class RoomSync {
   joined(frame: JoinedFrame): void {
     // Servers may or may not echo the join's ref: forget every join of this room in flight.
     for (const [ref, name] of this.joinRefs) if (name === frame.room) this.joinRefs.delete(ref);
-    if (!this.store.room(frame.room)) return;
+    const room = this.store.room(frame.room);
+    if (!room) return;
     this.unread.joined(frame.room);
-    this.store.patchRoom(frame.room, { joined: true, users: frame.users, truncated: frame.truncated, error: undefined });
+    const patch: Partial<RoomState> = { joined: true, users: frame.users, truncated: frame.truncated, error: undefined };
+    if (typeof frame.epoch === 'string') patch.epoch = frame.epoch;
+    if (frame.truncated && this.joinedSince.has(frame.room)) {
+      // The server cannot vouch that nothing is missing after what we hold (trimmed, or a log that was lost
+      // and started again): start the list again from the replay, and page in history from the server.
+      patch.messages = [];
+      patch.history = { loading: false, exhausted: false };
+      patch.firstUnread = undefined;
+    }
+    this.store.replaceRoom({ ...room, ...patch });
     // The replay follows `joined` on this socket; a pong to a ping sent now comes after it.
     // Only then do we know which pending sends were stored before we lost the old socket.
     const ref = this.refs.next('s');
@@ -164,13 +179,15 @@ export class RoomSync {
   message(message: ChatMessage): void {
     const room = this.store.room(message.room);
     if (!room) return;
-    const active = message.room === this.store.state.activeRoom;
+    const reading = this.unread.reading(message.room);
     const me = this.store.state.session?.user.id;
-    const next = applyMessage(room, message, (m) => !active && m.user.id !== me && this.unread.isUnread(m));
+    let next = applyMessage(room, message, (m) => !reading && m.user.id !== me && this.unread.isUnread(m));
     if (next === room) return;
-    if (next.pending !== room.pending && message.ref !== undefined) this.outbox.stored(message.ref);
-    if (active && next.messages !== room.messages) this.unread.seen(message.room, next.messages.at(-1)!.id);
+    if (next.unread > room.unread && room.unread === 0) next = { ...next, firstUnread: message.id };
     this.store.replaceRoom(next);
+    if (reading && next.messages !== room.messages) this.unread.seen(message.room, next.messages.at(-1)!.id);
+    // After the room's state lost it, so that the outbox sends the next one, not this one again.
+    if (next.pending !== room.pending && message.ref !== undefined) this.outbox.stored(message.room, message.ref);
   }
 
   presence(frame: PresenceFrame): void {
@@ -209,6 +226,7 @@ export class RoomSync {
     this.synced.clear();
     this.syncRefs.clear();
     this.joinRefs.clear();
+    this.joinedSince.clear();
     for (const timer of this.joinRetryTimers) clearTimeout(timer);
     this.joinRetryTimers.clear();
     let changed = false;
@@ -231,13 +249,18 @@ export class RoomSync {
 
   // ------------------------------------------------------------ internals
 
+  /** Joins with `since` = the last id we hold and the epoch it belongs to, so the server can say if anything is lost. */
   private sendJoin(room: string): void {
-    const last = this.store.room(room)?.messages.at(-1)?.id;
+    const current = this.store.room(room);
+    const since = current?.messages.at(-1)?.id;
     this.synced.delete(room);
     const ref = this.refs.next('j');
-    if (this.deps.write(last === undefined ? { type: 'join', room, ref } : { type: 'join', room, since: last, ref })) {
-      this.joinRefs.set(ref, room);
-    }
+    const frame: ClientFrame =
+      since === undefined ? { type: 'join', room, ref } : { type: 'join', room, since, ...(current?.epoch ? { epoch: current.epoch } : {}), ref };
+    if (!this.deps.write(frame)) return;
+    this.joinRefs.set(ref, room);
+    if (since === undefined) this.joinedSince.delete(room);
+    else this.joinedSince.set(room, since);
   }
 
   /** The server could not join us (e.g. its broker is down): say so, and try again a little later. */

@@ -12,13 +12,19 @@ export interface SendError {
   message: string;
 }
 
-/** One of our own messages the server has not stored yet (or refused). */
+/**
+ * One of our own messages the server has not stored yet (or refused for
+ * good). Its ref is its identity: it is resent with the same ref until the
+ * server answers, so it is never stored twice.
+ */
 export interface PendingSend {
   ref: string;
   room: string;
   text: string;
   createdAt: number;
+  /** `pending`: will be sent (or is on its way); `failed`: the server refused it for good. */
   status: 'pending' | 'failed';
+  /** Why it failed, or (while pending) why the last attempt did not go through. */
   error?: SendError;
 }
 
@@ -42,12 +48,16 @@ export interface RoomState {
   pending: readonly PendingSend[];
   users: readonly User[];
   typing: readonly TypingUser[];
-  /** Messages from others that arrived while the room was not open. */
+  /** Messages from others that arrived while the user was not reading the room. */
   unread: number;
+  /** The first of those, for the "New messages" divider (kept after they are read, until the user moves on). */
+  firstUnread?: string;
   /** The server confirmed the join on the current socket. */
   joined: boolean;
   /** Some messages we missed were trimmed from history and cannot be shown. */
   truncated: boolean;
+  /** The incarnation of the room's log our messages belong to (`joined.epoch`). */
+  epoch?: string;
   history: HistoryState;
   error?: SendError;
 }
