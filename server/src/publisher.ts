@@ -56,11 +56,11 @@ export class Publisher {
   async publish(draft: MessageDraft, wanted: () => boolean): Promise<StoredMessage> {
     let unknown = false;
     for (;;) {
+      // No readiness check before the first attempt: in a Redis Cluster one shard failing over must not
+      // refuse the rooms of the others. A store that cannot be reached refuses the command unsent.
       if (unknown) {
         await this.waitForBroker(wanted);
         if (!wanted()) throw new OutcomeUnknown();
-      } else if (!this.broker.isReady()) {
-        throw new ChatError(ErrorCode.internal, 'message not stored: the broker is unreachable');
       }
       try {
         const stored = await this.broker.publish(draft);

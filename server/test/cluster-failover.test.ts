@@ -122,9 +122,18 @@ describe('three replicas on a 3-master Redis Cluster', () => {
     const room = `busy-${process.pid}`;
     const pids = cluster.replicas.map((replica) => replica.pid);
     let killed = 0;
+    // A room on another shard, and a client in it: its sends must go on while the busy room's shard fails over.
+    const busyMaster = await redis.topology.masterFor(`{${room}}`);
+    let calm = '';
+    for (let i = 0; !calm; i++) if ((await redis.topology.masterFor(`{calm-${i}}`)) !== busyMaster) calm = `calm-${i}`;
+    const token = await mintToken(cluster.secret, { sub: 'u_calm', name: 'calm', exp: nowSeconds() + 3600 });
+    const bystander = await TestClient.connect(replicaWsUrl(cluster, 1), token, 'calm', 10_000, true);
+    clients.push(bystander);
+    await bystander.join(calm);
     const report = await failoverUnderLoad(cluster, room, async () => {
-      killed = await redis.topology.masterFor(`{${room}}`);
+      killed = busyMaster;
       await redis.topology.kill(killed);
+      expect((await bystander.say(calm, 'the other shards still take messages', newRef('calm'), 10_000)).type).toBe('message');
       await redis.topology.waitForFailover(killed);
     });
     console.log(`cluster failover under load: ${JSON.stringify(report)}`);
