@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { APIRequestContext, TestInfo } from '@playwright/test';
-import { expect, signIn, test, type ChatUser } from './fixtures.js';
+import type { TestInfo } from '@playwright/test';
+import { expect, seed, signIn, test, type ChatUser } from './fixtures.js';
 
 const docsScreenshot = fileURLToPath(new URL('../../docs/screenshot.png', import.meta.url));
 
@@ -102,7 +102,10 @@ test('kill -9 of a replica: the page reconnects elsewhere and misses nothing', a
     const states = await bob.page.evaluate(() => (window as unknown as { badgeStates: string[] }).badgeStates);
     expect(states.some((state) => state.startsWith('reconnecting:'))).toBe(true);
     expect(states.at(-1)).toBe(`connected:${newNode}`);
-    await expect(bob.badge).toHaveText(`Connected to ${newNode}`);
+    await expect(bob.badge).toHaveText('Online');
+    // The replica is a detail, one click away.
+    await bob.badge.click();
+    await expect(bob.page.getByTestId('connection-details')).toHaveText(new RegExp(`^Connected to replica ${newNode} `));
 
     await bob.say('back, on another replica');
     await alice.say('welcome back');
@@ -127,11 +130,13 @@ test('offline: the badge says so, and a message written meanwhile is sent on ret
   await bob.say('written on the train');
   const pending = bob.messages.locator('[data-testid="message"][data-status="pending"]');
   await expect(pending).toHaveText(/written on the train/);
-  await expect(pending).toContainText('Sending…');
+  await expect(pending.getByTestId('send-status')).toHaveText('Unsent');
+  await expect(bob.page.getByTestId('connection-banner')).toContainText('You are offline.');
+  await expect(bob.page.getByTestId('unsent-count')).toHaveText('1 unsent message.');
   await alice.say('did you get this?');
 
   await bob.page.context().setOffline(false);
-  await expect(bob.badge).toHaveText(/^Connected to n\d$/);
+  await expect(bob.badge).toHaveText('Online');
   await expect(pending).toHaveCount(0);
   const both = ['did you get this?', 'written on the train'];
   await expect(bob.messageTexts).toHaveText(both);
@@ -171,7 +176,7 @@ test('text is rendered as text, long words wrap on a phone, the keyboard is enou
   await saveScreenshot(alice, testInfo, 'chat-phone.png');
 });
 
-test('scrolling up loads older history page by page, without duplicates', async ({ browser, request }) => {
+test('scrolling up loads older history page by page, without duplicates, keeping the reader’s place to the pixel', async ({ browser, request }) => {
   const room = 'history';
   const total = 130;
   await seed(request, room, total);
@@ -184,14 +189,67 @@ test('scrolling up loads older history page by page, without duplicates', async 
 
   let shown = 50;
   while (shown < total) {
-    await alice.messages.evaluate((element) => element.scrollTo({ top: 0 }));
+    // Scroll to the top, and note the reader's place there: the oldest message shown, where its text is in the view.
+    const before = await alice.messages.evaluate((element) => {
+      element.scrollTo({ top: 0 });
+      const text = element.querySelector('[data-testid="message-text"]')!;
+      return { text: text.textContent!, top: text.getBoundingClientRect().top - element.getBoundingClientRect().top };
+    });
     await expect.poll(() => alice.messageTexts.count()).toBeGreaterThan(shown);
     shown = await alice.messageTexts.count();
+    // Older messages came in above it: the text the reader was looking at has not moved.
+    const after = await textTop(alice, before.text);
+    expect(Math.abs(after - before.top)).toBeLessThanOrEqual(1);
   }
   await expect(alice.page.getByText(`This is the beginning of #${room}.`)).toBeVisible();
   await expect(alice.messageTexts).toHaveText(expected);
   const seen = await ids(alice);
   expect(new Set(seen).size).toBe(total);
+});
+
+test('a long room keeps a window of messages in the page: all of history is reachable both ways, in order, the place kept', async ({ browser, request }) => {
+  const room = 'long-history';
+  const total = 700;
+  await seed(request, room, total);
+  const alice = await signIn(browser, 'alice', room);
+  await expect(alice.messageTexts.last()).toHaveText(`seed message ${total}`);
+  const numbers = async () => (await alice.messageTexts.allTextContents()).map((text) => Number(text.replace('seed message ', '')));
+
+  // Up to the beginning: pages from the server, then the window moves; never more than a few hundred in the page.
+  let most = 0;
+  for (;;) {
+    const before = await alice.messages.evaluate((element) => {
+      element.scrollTo({ top: 0 });
+      const text = element.querySelector('[data-testid="message-text"]')!;
+      return { text: text.textContent!, top: text.getBoundingClientRect().top - element.getBoundingClientRect().top };
+    });
+    if (before.text === 'seed message 1') break;
+    await expect(alice.messageTexts.first()).not.toHaveText(before.text);
+    expect(Math.abs((await textTop(alice, before.text)) - before.top)).toBeLessThanOrEqual(1);
+    const shown = await numbers();
+    most = Math.max(most, shown.length);
+    // Consecutive, in order: no gap and no duplicate inside the window.
+    expect(shown).toEqual(Array.from({ length: shown.length }, (_, i) => shown[0]! + i));
+  }
+  await expect(alice.page.getByText(`This is the beginning of #${room}.`)).toBeVisible();
+  expect(most).toBeLessThanOrEqual(400);
+  expect(most).toBeGreaterThanOrEqual(300);
+
+  // And back down to the newest, from memory.
+  for (;;) {
+    const last = await alice.messages.evaluate((element) => {
+      element.scrollTo({ top: element.scrollHeight });
+      return element.querySelectorAll('[data-testid="message-text"]').item(element.querySelectorAll('[data-testid="message-text"]').length - 1).textContent;
+    });
+    if (last === `seed message ${total}`) break;
+    await expect(alice.messageTexts.last()).not.toHaveText(last!);
+    const shown = await numbers();
+    expect(shown.length).toBeLessThanOrEqual(400);
+    expect(shown).toEqual(Array.from({ length: shown.length }, (_, i) => shown[0]! + i));
+  }
+  // At the newest again, live messages show.
+  await alice.say('back at the bottom');
+  await expect(alice.messageTexts.last()).toHaveText('back at the bottom');
 });
 
 test('unread counts for rooms in the background, and a link opens a room', async ({ browser }) => {
@@ -213,24 +271,10 @@ test('unread counts for rooms in the background, and a link opens a room', async
   await expect(bob.page).toHaveURL(new RegExp(`#/room/${busy}$`));
 });
 
-/**
- * Posts `count` messages over HTTP, as a backend would. HTTP writes are rate
- * limited per user (bursts of 30), so the messages come from a few seeders,
- * in order, each staying under the burst.
- */
-async function seed(request: APIRequestContext, room: string, count: number): Promise<void> {
-  const perSeeder = 25;
-  const tokens: string[] = [];
-  for (let i = 0; i * perSeeder < count; i++) {
-    const login = await request.post('/api/login', { data: { name: `seeder-${i + 1}` } });
-    expect(login.status()).toBe(200);
-    tokens.push(((await login.json()) as { token: string }).token);
-  }
-  for (let i = 1; i <= count; i++) {
-    const response = await request.post(`/api/rooms/${room}/messages`, {
-      data: { text: `seed message ${i}` },
-      headers: { authorization: `Bearer ${tokens[Math.floor((i - 1) / perSeeder)]}` },
-    });
-    expect(response.status(), await response.text()).toBe(201);
-  }
+/** Where the text of the message reading `text` is, from the top of the message list's view (px). */
+function textTop(user: ChatUser, text: string): Promise<number> {
+  return user.messages.evaluate((element, wanted) => {
+    const node = Array.from(element.querySelectorAll('[data-testid="message-text"]')).find((n) => n.textContent === wanted)!;
+    return node.getBoundingClientRect().top - element.getBoundingClientRect().top;
+  }, text);
 }

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from '@playwright/test';
 import { startCluster, type Cluster } from '@roomcast/deploy/local';
 
 const webRoot = fileURLToPath(new URL('../dist', import.meta.url));
@@ -109,4 +109,26 @@ export async function signIn(browser: Browser, name: string, room: string, optio
   // Attached, not visible: on a phone the list is in the closed drawer.
   await expect(user.presentUser(name)).toBeAttached();
   return user;
+}
+
+/**
+ * Posts `count` messages over HTTP, as a backend would. HTTP writes are rate
+ * limited per user (bursts of 30), so the messages come from a few seeders,
+ * in order, each staying under the burst.
+ */
+export async function seed(request: APIRequestContext, room: string, count: number): Promise<void> {
+  const perSeeder = 25;
+  const tokens: string[] = [];
+  for (let i = 0; i * perSeeder < count; i++) {
+    const login = await request.post('/api/login', { data: { name: `seeder-${i + 1}` } });
+    expect(login.status()).toBe(200);
+    tokens.push(((await login.json()) as { token: string }).token);
+  }
+  for (let i = 1; i <= count; i++) {
+    const response = await request.post(`/api/rooms/${room}/messages`, {
+      data: { text: `seed message ${i}` },
+      headers: { authorization: `Bearer ${tokens[Math.floor((i - 1) / perSeeder)]}` },
+    });
+    expect(response.status(), await response.text()).toBe(201);
+  }
 }

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import type { User } from '@roomcast/server/protocol';
 import { useSignIn } from './auth/useSignIn.js';
 import { ConnectionBadge } from './chat/ConnectionBadge.js';
@@ -16,6 +16,8 @@ import { RoomList } from './rooms/RoomList.js';
 import { roomHref } from './rooms/route.js';
 import { sidebarSections } from './rooms/sections.js';
 import { useRoomRoute } from './rooms/useRoomRoute.js';
+import { showUnreadInTab } from './ui/favicon.js';
+import { useMediaQuery } from './ui/useMediaQuery.js';
 
 type OpenDialog = { kind: 'create' } | { kind: 'members'; room: string } | null;
 
@@ -29,14 +31,19 @@ export function App() {
   const [problem, setProblem] = useState<string | null>(null);
   const sections = useMemo(() => sidebarSections(state, listed.rooms, (id) => membership.nameOf(id)), [state, listed, membership]);
 
-  // On a phone the sidebar is a drawer: close it once a room is picked.
+  // On a phone the sidebar is a drawer: a modal dialog while open, closed once a room is picked.
+  const phone = useMediaQuery('(max-width: 720px)');
+  const drawer = phone && drawerOpen;
+  const sidebar = useRef<HTMLDivElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
   useEffect(() => setDrawerOpen(false), [state.activeRoom]);
+  const closeDrawer = useCallback(() => setDrawerOpen(false), []);
+  useDrawerFocus(drawer, sidebar, toggle, closeDrawer);
 
-  // The tab title tells about unread messages while the tab is in the background.
+  // The tab's title and icon tell about unread messages (the open room's too, while the page is in the background).
   const totalUnread = Object.values(state.rooms).reduce((sum, room) => sum + room.unread, 0);
-  useEffect(() => {
-    document.title = totalUnread > 0 ? `(${totalUnread}) Roomcast` : 'Roomcast';
-  }, [totalUnread]);
+  const unsent = Object.values(state.rooms).reduce((sum, room) => sum + room.pending.length, 0);
+  useEffect(() => showUnreadInTab(totalUnread), [totalUnread]);
 
   const session = state.session;
   if (!session) {
@@ -59,12 +66,14 @@ export function App() {
 
   return (
     <div className={`app${drawerOpen ? ' drawer-open' : ''}`}>
-      <header className="topbar">
+      <header className="topbar" inert={drawer}>
         <button
+          ref={toggle}
           type="button"
           className="icon-button drawer-toggle"
           aria-expanded={drawerOpen}
           aria-controls="sidebar"
+          aria-haspopup="dialog"
           onClick={() => setDrawerOpen((open) => !open)}
         >
           <span aria-hidden="true">☰</span>
@@ -77,17 +86,38 @@ export function App() {
           </span>
           <span className="brand-text">Roomcast</span>
         </h1>
-        <ConnectionBadge connection={state.connection} onRetry={() => client.reconnectNow()} />
+        <ConnectionBadge connection={state.connection} />
         <div className="me">
           <span className="me-name" title="Signed in as">
             {session.user.name}
           </span>
-          <button type="button" className="ghost" onClick={() => client.logout()}>
+          <button
+            type="button"
+            className="ghost"
+            onClick={() => {
+              // Logging out forgets everything of the user on this device, unsent messages included.
+              if (unsent > 0 && !window.confirm(`${unsent} unsent ${unsent === 1 ? 'message' : 'messages'} will be lost. Log out anyway?`)) return;
+              client.logout();
+            }}
+          >
             Log out
           </button>
         </div>
       </header>
-      <aside id="sidebar" className="sidebar">
+      {/* A landmark beside the room; on a phone, a drawer that is a modal dialog while open. */}
+      <div
+        id="sidebar"
+        className="sidebar"
+        ref={sidebar}
+        role={drawer ? 'dialog' : 'complementary'}
+        aria-modal={drawer ? true : undefined}
+        aria-label="Rooms and people"
+      >
+        {drawer && (
+          <button type="button" className="icon-button drawer-close" aria-label="Close rooms and people" onClick={closeDrawer}>
+            ×
+          </button>
+        )}
         <RoomList
           sections={sections}
           activeRoom={state.activeRoom}
@@ -99,10 +129,10 @@ export function App() {
           }}
           onCreatePrivate={() => setDialog({ kind: 'create' })}
         />
-        {active && <PresenceList room={membership.label(active.name)} users={active.users} me={session.user} onMessage={message} />}
-      </aside>
+        {active && <PresenceList room={membership.label(active.name)} users={active.users} me={session.user} live={active.joined} onMessage={message} />}
+      </div>
       <div className="scrim" aria-hidden="true" onClick={() => setDrawerOpen(false)} />
-      <main className="main">
+      <main className="main" inert={drawer}>
         <Notices notices={listed.notices} problem={problem} onDismiss={(id) => membership.dismiss(id)} onDismissProblem={() => setProblem(null)} />
         {active ? (
           <RoomView
@@ -110,6 +140,8 @@ export function App() {
             room={active}
             me={session.user}
             client={client}
+            connection={state.connection}
+            unsent={unsent}
             label={membership.label(active.name)}
             kind={activeKind}
             onMembers={activeKind === 'private' ? () => setDialog({ kind: 'members', room: active.name }) : undefined}
@@ -146,4 +178,32 @@ export function App() {
       )}
     </div>
   );
+}
+
+/**
+ * The drawer as a modal dialog: focus moves into it when it opens (the rest
+ * of the page is inert meanwhile), Escape closes it, and focus goes back to
+ * the button that opened it.
+ */
+function useDrawerFocus(open: boolean, drawer: RefObject<HTMLElement | null>, opener: RefObject<HTMLElement | null>, close: () => void) {
+  const wasOpen = useRef(false);
+  useEffect(() => {
+    if (!open) {
+      if (wasOpen.current) opener.current?.focus();
+      wasOpen.current = false;
+      return;
+    }
+    wasOpen.current = true;
+    const element = drawer.current;
+    const target = element?.querySelector<HTMLElement>('[aria-current="page"]') ?? element?.querySelector<HTMLElement>('a, button, input');
+    target?.focus();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') {
+        event.preventDefault();
+        close();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [open, drawer, opener, close]);
 }

@@ -4,13 +4,15 @@ import type { SendError } from './state.js';
 
 interface Props {
   room: string;
+  /** What is written so far (kept by the client, so a reload keeps it). */
+  draft: string;
+  onDraft: (text: string) => void;
   onSend: (text: string) => SendError | null;
   onTyping: () => void;
 }
 
-/** Enter sends, Shift+Enter starts a new line. */
-export function Composer({ room, onSend, onTyping }: Props) {
-  const [text, setText] = useState('');
+/** Enter sends, Shift+Enter starts a new line. Works offline: what is sent waits in the outbox. */
+export function Composer({ room, draft: text, onDraft: setText, onSend, onTyping }: Props) {
   const [error, setError] = useState<string | null>(null);
   const length = codePointLength(text);
   const nearLimit = length > LIMITS.maxTextCodePoints - 200;

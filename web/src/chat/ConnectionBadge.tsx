@@ -3,7 +3,7 @@ import type { ConnectionState } from './state.js';
 function describe(connection: ConnectionState): { label: string; tone: 'ok' | 'wait' | 'down' } {
   switch (connection.status) {
     case 'connected':
-      return { label: `Connected to ${connection.node}`, tone: 'ok' };
+      return { label: 'Online', tone: 'ok' };
     case 'connecting':
       return { label: connection.attempt === 0 ? 'Connecting…' : 'Reconnecting…', tone: 'wait' };
     case 'reconnecting':
@@ -13,32 +13,41 @@ function describe(connection: ConnectionState): { label: string; tone: 'ok' | 'w
   }
 }
 
-/** Which replica holds our socket, or that we are trying to get one back. */
-export function ConnectionBadge({ connection, onRetry }: { connection: ConnectionState; onRetry: () => void }) {
+function details(connection: ConnectionState): string {
+  switch (connection.status) {
+    case 'connected':
+      return `Connected to replica ${connection.node} (connection ${connection.connectionId}).`;
+    case 'connecting':
+      return 'Opening a connection to the server.';
+    case 'reconnecting':
+      return `Attempt ${connection.attempt}; next try at ${new Date(connection.nextRetryAt).toLocaleTimeString()}.`;
+    case 'offline':
+      return connection.reason === 'network' ? 'This device has no network.' : 'Signed out.';
+  }
+}
+
+/**
+ * The connection in one word, with the technical details (which replica
+ * holds the socket) one click or tap away. What it means for the user's
+ * messages is said by the banner over the message list.
+ */
+export function ConnectionBadge({ connection }: { connection: ConnectionState }) {
   const { label, tone } = describe(connection);
-  const node = connection.status === 'connected' ? connection.node : undefined;
-  const title =
-    connection.status === 'reconnecting'
-      ? `Attempt ${connection.attempt}; next try at ${new Date(connection.nextRetryAt).toLocaleTimeString()}`
-      : undefined;
   return (
-    <div className="connection">
-      <span
+    <details className="connection">
+      <summary
         className={`badge badge-${tone}`}
         data-testid="connection"
         data-status={connection.status}
-        data-node={node}
-        role="status"
-        title={title}
+        data-node={connection.status === 'connected' ? connection.node : undefined}
+        aria-label={`Connection: ${label}. Details`}
       >
         <span className="dot" aria-hidden="true" />
         {label}
-      </span>
-      {connection.status === 'reconnecting' && connection.attempt > 1 && (
-        <button type="button" className="link-button" onClick={onRetry}>
-          Retry now
-        </button>
-      )}
-    </div>
+      </summary>
+      <p className="connection-details" data-testid="connection-details">
+        {details(connection)}
+      </p>
+    </details>
   );
 }

@@ -34,7 +34,11 @@ export function RoomList({ sections, activeRoom, onJoin, onLeave, onCreatePrivat
     // A public room is closed with ×; a private one stays listed while the user belongs to it (leave it from Members).
     const closable = entry.open && !entry.private && openCount > 1;
     return (
-      <li key={entry.name} className={active ? 'active' : undefined} data-private={entry.private || undefined}>
+      <li
+        key={entry.name}
+        className={[active ? 'active' : '', entry.unread > 0 ? 'has-unread' : ''].join(' ').trim() || undefined}
+        data-private={entry.private || undefined}
+      >
         <a href={roomHref(entry.name)} aria-current={active ? 'page' : undefined} data-testid={dm ? 'dm-link' : 'room-link'}>
           <span className="hash" aria-hidden="true">
             {dm ? '@' : entry.private ? <LockIcon /> : '#'}
