@@ -109,7 +109,11 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
   const policy = new RoomPolicy(chosen.rooms);
   const auth = new Auth(config, { log: http.log });
   const hub = new Hub();
-  const node = new ChatNode(hub, broker, presence, policy, chosen.rooms, metrics, http.log, { maxRoomsPerConnection: config.maxRoomsPerConnection });
+  const node = new ChatNode(hub, broker, presence, policy, chosen.rooms, metrics, http.log, {
+    maxRoomsPerConnection: config.maxRoomsPerConnection,
+    // Past Redis's own command timeout (and a cluster client's redirections), an attempt counts as unknown.
+    publishAttemptTimeoutMs: config.redisCommandTimeoutMs * 2,
+  });
   const gateway = new Gateway(hub, node, auth, metrics, http.log, {
     nodeId: config.nodeId,
     allowedOrigins: config.allowedOrigins,

@@ -7,6 +7,7 @@ import { ErrorCode, compareIds, type PresenceFrame, type User } from './protocol
 import type { Connection } from './realtime/connection.js';
 import type { Hub } from './realtime/hub.js';
 import type { RoomPolicy } from './rooms/policy.js';
+import { withTimeout } from './redis/connect.js';
 import { removedFrame } from './rooms/store.js';
 
 /**
@@ -22,6 +23,8 @@ interface RoomFeed {
   baseline?: string;
   /** Set while filling a gap: live deliveries wait here. */
   syncing: Delivery[] | null;
+  /** The subscription lapsed again while its gap was being filled: fill again. */
+  repairAgain?: boolean;
   /**
    * The room's users as this replica's sockets know them: the first join's
    * list, then every presence diff delivered since. After a gap, the
@@ -29,6 +32,11 @@ interface RoomFeed {
    */
   users?: Map<string, User>;
 }
+
+/** How soon a gap fill that failed (the store still failing over) is tried again. */
+const REPAIR_RETRY_MS = 250;
+/** A gap fill taking longer counts as failed, and is tried again. */
+const REPAIR_ATTEMPT_TIMEOUT_MS = 5000;
 
 /** How every presence diff frame starts (presenceFrame and the Redis scripts both write it so). */
 const PRESENCE_FRAME_START = '{"type":"presence"';
@@ -127,32 +135,63 @@ export class RoomFeeds {
    * each missed from its log, then release what arrived meanwhile.
    */
   async resync(rooms: string[]): Promise<void> {
-    // First our own members, so that the stored presence compared below includes them.
-    await this.deps.presence.reassert().catch((err) => this.deps.failure(err, 'presence reassert'));
-    await Promise.all(
-      rooms.map(async (room) => {
-        const feed = this.feeds.get(room);
-        if (!feed || feed.syncing) return;
-        feed.syncing = [];
-        try {
-          if (feed.lastId !== undefined && (await this.deps.broker.checkLog(room, feed.lastId))) {
-            this.deps.log.warn({ room, newestSeen: feed.lastId }, 'the room log lost entries this replica delivered (a failover?): epoch renewed');
-          }
-          const since = feed.lastId ?? feed.baseline ?? '0-0';
-          const page = await this.deps.broker.history(room, { since });
-          for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });
-          await this.reauthorize(room);
-          await this.resyncPresence(room, feed);
-        } catch (err) {
-          this.deps.failure(err, 'resync');
-        } finally {
-          const waiting = feed.syncing ?? [];
-          feed.syncing = null;
-          for (const delivery of waiting) this.dispatch(feed, delivery);
-        }
-      }),
+    // First our own members, so that the stored presence compared below includes them; bounded, so
+    // that a store still failing over delays the gap fill, never blocks it.
+    await withTimeout(this.deps.presence.reassert(), REPAIR_ATTEMPT_TIMEOUT_MS, 'presence reassert').catch((err) =>
+      this.deps.failure(err, 'presence reassert'),
     );
+    await Promise.all(rooms.map((room) => this.repair(room)));
     this.deps.log.info({ rooms: rooms.length }, 'subscriptions restored; rooms resynchronised');
+  }
+
+  /**
+   * Fills one room's gap. Live deliveries wait meanwhile, so nothing newer
+   * overtakes what the gap held; the fill is retried until it succeeds (the
+   * store may still be failing over) and repeated if the subscription lapsed
+   * again during it.
+   */
+  private async repair(room: string): Promise<void> {
+    const feed = this.feeds.get(room);
+    if (!feed) return;
+    if (feed.syncing) {
+      feed.repairAgain = true;
+      return;
+    }
+    feed.syncing = [];
+    const current = () => this.feeds.get(room) === feed;
+    try {
+      do {
+        feed.repairAgain = false;
+        while (!(await this.fillGap(room, feed)) && current()) await new Promise((resolve) => setTimeout(resolve, REPAIR_RETRY_MS));
+      } while (feed.repairAgain && current());
+    } finally {
+      const waiting = feed.syncing ?? [];
+      feed.syncing = null;
+      for (const delivery of waiting) this.dispatch(feed, delivery);
+    }
+  }
+
+  /** What the gap swallowed: messages from the log, removals, presence diffs. False when the store failed. */
+  private async fillGap(room: string, feed: RoomFeed): Promise<boolean> {
+    try {
+      // Bounded: a store command lost in a failing-over cluster must not hold the room's feed forever.
+      await withTimeout(this.readGap(room, feed), REPAIR_ATTEMPT_TIMEOUT_MS, 'filling the gap');
+      return true;
+    } catch (err) {
+      this.deps.failure(err, 'resync');
+      return false;
+    }
+  }
+
+  private async readGap(room: string, feed: RoomFeed): Promise<void> {
+    if (feed.lastId !== undefined && (await this.deps.broker.checkLog(room, feed.lastId))) {
+      this.deps.log.warn({ room, newestSeen: feed.lastId }, 'the room log lost entries this replica delivered (a failover?): epoch renewed');
+    }
+    const since = feed.lastId ?? feed.baseline ?? '0-0';
+    const page = await this.deps.broker.history(room, { since });
+    for (const message of page.messages) this.dispatch(feed, { room, id: message.id, frame: message.frame });
+    await this.reauthorize(room);
+    await this.resyncPresence(room, feed);
   }
 
   /**

@@ -176,7 +176,7 @@ function setup() {
   const store = new MemoryRoomStore(broker.inner, presence, { idleTtlMs: 0 });
   const policy = new RoomPolicy(store);
   const logs: string[] = [];
-  const node = new ChatNode(hub, broker, presence, policy, store, createMetrics(), recordingLog(logs), { maxRoomsPerConnection: 10 });
+  const node = new ChatNode(hub, broker, presence, policy, store, createMetrics(), recordingLog(logs), { maxRoomsPerConnection: 10, publishAttemptTimeoutMs: 5000 });
   const connect = (id: string, name: string) => {
     const connection = new FakeConnection(id, { id: `u_${name}`, name });
     hub.add(connection.asConnection());

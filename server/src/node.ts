@@ -14,6 +14,8 @@ import type { Hub } from './realtime/hub.js';
 
 export interface NodeOptions {
   maxRoomsPerConnection: number;
+  /** A store attempt not settled by then is retried (its outcome is unknown). */
+  publishAttemptTimeoutMs: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export class ChatNode {
     broker.onDelivery((delivery) => this.feeds.receive(delivery));
     broker.onUserDelivery((userId, frame) => this.metrics.framesOut.inc(this.hub.sendToUser(userId, frame)));
     broker.onRestored((rooms) => void this.feeds.resync(rooms));
-    this.publisher = new Publisher(broker, metrics, log, { retryMs: 250 });
+    this.publisher = new Publisher(broker, metrics, log, { retryMs: 250, attemptTimeoutMs: options.publishAttemptTimeoutMs });
   }
 
   /** A socket opened: its user's addressed frames now have a destination here. */

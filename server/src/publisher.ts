@@ -3,6 +3,7 @@ import type { Broker, MessageDraft, StoredMessage } from './broker/broker.js';
 import { ChatError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { ErrorCode } from './protocol.js';
+import { withTimeout } from './redis/connect.js';
 
 /**
  * What a failed store command tells about the message:
@@ -31,6 +32,12 @@ export class OutcomeUnknown extends Error {
 export interface PublisherOptions {
   /** Wait between attempts while the outcome is unknown (ms). */
   retryMs: number;
+  /**
+   * An attempt that has not settled by then counts as unknown and is tried
+   * again: whatever a client library does with a command while a cluster
+   * fails over, a send never hangs without an outcome.
+   */
+  attemptTimeoutMs: number;
 }
 
 /**
@@ -59,11 +66,11 @@ export class Publisher {
       // No readiness check before the first attempt: in a Redis Cluster one shard failing over must not
       // refuse the rooms of the others. A store that cannot be reached refuses the command unsent.
       if (unknown) {
-        await this.waitForBroker(wanted);
+        await this.waitForBroker();
         if (!wanted()) throw new OutcomeUnknown();
       }
       try {
-        const stored = await this.broker.publish(draft);
+        const stored = await withTimeout(this.broker.publish(draft), this.options.attemptTimeoutMs, 'publish attempt');
         if (!stored.duplicate) this.metrics.published.inc();
         return stored;
       } catch (err) {
@@ -83,8 +90,12 @@ export class Publisher {
     }
   }
 
-  private async waitForBroker(wanted: () => boolean): Promise<void> {
-    do await new Promise((resolve) => setTimeout(resolve, this.options.retryMs));
-    while (!this.broker.isReady() && wanted());
+  /**
+   * A pause between attempts. Not a wait for the whole broker to be ready:
+   * in a Redis Cluster the room's shard may answer while another does not,
+   * and a command that cannot be sent fails at once, costing nothing.
+   */
+  private async waitForBroker(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, this.options.retryMs));
   }
 }

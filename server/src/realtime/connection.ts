@@ -38,8 +38,12 @@ export interface ConnectionLimits {
 /** A client socket and the little state it needs. Knows nothing of brokers. */
 export class Connection {
   readonly rooms = new Map<string, Membership>();
-  /** Cleared by each ping, set by each pong: a socket that misses one is dead. */
-  alive = true;
+  /** Something came from the client (a frame, a pong) since the last keep-alive tick. */
+  heard = false;
+  /** A frame went to the client (not a ping) since the last keep-alive tick. */
+  private spoke = false;
+  /** Pinged at the last tick: silence until the next one means the peer is gone. */
+  private awaitingPong = false;
   closed = false;
   readonly messageBucket: TokenBucket;
   readonly typingBucket: TokenBucket;
@@ -112,6 +116,7 @@ export class Connection {
       return false;
     }
     if (this.raw) this.corker.beforeWrite(this.raw);
+    this.spoke = true;
     return true;
   }
 
@@ -142,8 +147,21 @@ export class Connection {
     this.socket.terminate();
   }
 
-  ping(): void {
-    this.alive = false;
-    this.socket.ping();
+  /**
+   * Once per ping interval. A socket silent since the ping of the last tick
+   * is dead: terminated. One with frames both ways since the last tick needs
+   * no ping: its peer is alive and no proxy on the way sees it idle in
+   * either direction. Any other gets a ping, which the pong answers. So an
+   * idle socket is pinged every interval, as before, and a dead peer is
+   * dropped within two intervals, as before, while a busy socket costs no
+   * ping, no pong, and no wake-up for either.
+   */
+  keepAlive(): void {
+    if (this.awaitingPong && !this.heard) return this.terminate();
+    const busy = this.heard && this.spoke;
+    this.heard = false;
+    this.spoke = false;
+    this.awaitingPong = !busy;
+    if (!busy) this.socket.ping();
   }
 }

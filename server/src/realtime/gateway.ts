@@ -36,8 +36,9 @@ const EXPIRY_CHECK_MS = 1000;
 /**
  * The WebSocket endpoint: verifies the token during the upgrade (a refused
  * client never gets a socket), then reads frames, checks them and hands them
- * to the node. Keeps sockets alive with pings and closes them when their
- * token expires.
+ * to the node. Keeps sockets alive with pings (only those without traffic
+ * both ways since the last round, see Connection.keepAlive) and closes them
+ * when their token expires.
  */
 export class Gateway {
   private readonly wss: WebSocketServer;
@@ -119,8 +120,12 @@ export class Gateway {
     this.node.connect(connection);
     this.metrics.connections.inc();
 
-    ws.on('message', (data: RawData, isBinary: boolean) => this.receive(connection, data as Buffer, isBinary));
-    ws.on('pong', () => (connection.alive = true));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      connection.heard = true;
+      this.receive(connection, data as Buffer, isBinary);
+    });
+    ws.on('pong', () => (connection.heard = true));
+    ws.on('ping', () => (connection.heard = true));
     ws.on('error', (err) => this.log.debug({ err, connection: connection.id }, 'socket error'));
     ws.on('close', () => {
       connection.closed = true;
@@ -176,10 +181,7 @@ export class Gateway {
   }
 
   private pingAll(): void {
-    for (const connection of this.hub.connections.values()) {
-      if (!connection.alive) connection.terminate();
-      else connection.ping();
-    }
+    for (const connection of this.hub.connections.values()) connection.keepAlive();
   }
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import calculateSlot from 'cluster-key-slot';
 import { Redis, type Cluster } from 'ioredis';
 import { withTimeout } from './connect.js';
-import type { ShardSubscriber } from './subscriber.js';
+import { RESTORE_RETRY_MS, type ShardSubscriber } from './subscriber.js';
 
 /** One subscriber connection to one master, and the channels it carries for us. */
 interface Shard {
@@ -128,9 +128,17 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
       if (this.isReady()) this.emit('up');
       if (channels.length > 0) this.emit('restored', channels);
     } catch {
-      // Not its slots any more (MOVED) or dropped again: the topology refresh moves them.
+      // Not its slots any more (MOVED), dropped again, or timed out: the topology refresh moves them,
+      // and a live connection is tried again soon.
       this.cluster.refreshSlotsCache();
+      this.retryRestore(owner, shard);
     }
+  }
+
+  private retryRestore(owner: string, shard: Shard): void {
+    setTimeout(() => {
+      if (shard.down && !this.closed && this.shards.get(owner) === shard && shard.redis.status === 'ready') void this.restoreShard(owner, shard);
+    }, RESTORE_RETRY_MS).unref();
   }
 
   private reconcileSoon(): void {
@@ -155,8 +163,9 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
         await shard.redis.ssubscribe(channel);
         moved.push(channel);
       } catch {
-        // Its connection is not ready yet: restoreShard reports it once it is.
+        // Its connection is not ready yet (restoreShard reports it once it is), or was and timed out (retried soon).
         shard.down = true;
+        this.retryRestore(now, shard);
       }
     }
     if (moved.length > 0) {
@@ -164,6 +173,8 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
       this.emit('restored', moved);
     }
     for (const owner of [...this.shards.keys()]) this.dropIfIdle(owner);
+    // A shard left down on a live connection (a restore that timed out) is tried again with each refresh.
+    for (const [owner, shard] of this.shards) if (shard.down && shard.redis.status === 'ready') void this.restoreShard(owner, shard);
     if (this.isReady()) this.emit('up');
   }
 

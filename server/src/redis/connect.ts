@@ -50,8 +50,8 @@ export function connectCommands(target: RedisTarget, options: ConnectOptions = {
     // Commands of one tick go to each node as one pipeline: cross-slot work is split per slot, not per round trip.
     enableAutoPipelining: true,
     clusterRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
-    // Re-dial a node that dropped (a restart without slot changes); MOVED answers refresh the topology otherwise.
-    clusterNodeRetryStrategy: (attempt) => Math.min(100 * attempt, 1000),
+    // No clusterNodeRetryStrategy: a node that dropped leaves the pool, and its commands go back
+    // through a topology refresh to whoever serves the slot now (a dead master's replica).
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     slotsRefreshInterval: 2000,

@@ -22,6 +22,9 @@ export interface ShardSubscriber extends EventEmitter {
   close(): Promise<void>;
 }
 
+/** How soon a restore that failed on a live connection is tried again. */
+export const RESTORE_RETRY_MS = 500;
+
 /** Subscriptions on one connection: a single Redis, or the master Sentinel points to. */
 export class ServerSubscriber extends EventEmitter implements ShardSubscriber {
   private readonly wanted = new Set<string>();
@@ -87,7 +90,10 @@ export class ServerSubscriber extends EventEmitter implements ShardSubscriber {
       this.emit('up');
       if (channels.length > 0) this.emit('restored', channels);
     } catch {
-      // Dropped again: the next 'ready' retries.
+      // Dropped again (the next 'ready' retries), or a command timed out on a live connection: try again soon.
+      setTimeout(() => {
+        if (this.down && !this.closed && this.redis.status === 'ready') void this.restore();
+      }, RESTORE_RETRY_MS).unref();
     }
   }
 }
