@@ -7,12 +7,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { compareRows, formatTable, medianResult, summaryLines } from './compare.js';
 import { defaultConnections, runConnections, type ConnectionsConfig } from './connections.js';
-import { defaultLoad, round, runLoad, type LoadConfig } from './load.js';
+import { defaultLoad, round, roomName, runLoad, type LoadConfig } from './load.js';
 import { Progress } from './progress.js';
 import { writeReport } from './report.js';
 import { resultsDir, stamp, writeJson, type Result } from './result.js';
 import { machineBusySec } from './procstat.js';
-import { openTarget, stackNames, type Stack, type Target, type TargetOptions } from './target.js';
+import { medianFigures, smallRoomsFigures, smallRoomsLines, smallRoomsRows, type SmallRoomsFigures } from './small-rooms.js';
+import { openTarget, stackNames, type RedisLayout, type Stack, type Target, type TargetOptions } from './target.js';
 
 const HELP = `Roomcast load tests.   npm run loadtest -- <command> [options]
 
@@ -24,6 +25,9 @@ Commands
   chaos         fan-out while a replica is killed -9 (local cluster only); zero-loss accounting
   compare-peer  the same fan-out against Roomcast and a Socket.IO 4 + redis-adapter peer,
                 each in 3 replicas + nginx + redis launched here, alternating rounds
+  small-rooms   many small rooms (DMs, small groups): 2000 rooms × 3 members, 1000 msgs/s, 6 replicas;
+                CPU per published message of each replica and each Redis shard, on one Redis or a
+                Redis Cluster; --rounds N alternates the variants (--only stacks × --redis layouts)
   report <json> regenerate the HTML report of a result
   compare <a.json> <b.json> ...  side-by-side table with ratios to the first
 
@@ -38,6 +42,8 @@ Target (one of)
   --replicas N (3)  --workers N (nginx workers, 1)  --env KEY=VALUE (replica env, repeatable)
   --entry FILE             replica entry of a launched Roomcast cluster (server/dist/main.js), to A/B two builds
   --stack roomcast|socketio|floor (roomcast; floor: the least a replica can do, a CPU yardstick)
+  --redis single|cluster   Redis of a launched Roomcast cluster: one redis-server (default) or a Redis
+                           Cluster of 3 masters + 3 replicas (Roomcast only: the peers use one redis-server)
 
 Fan-out options (fanout, bench, soak, chaos, compare-peer)
   --rooms R (10)  --clients C per room (50)  --rate M msgs/s total (500)
@@ -46,6 +52,9 @@ Fan-out options (fanout, bench, soak, chaos, compare-peer)
   --churn N reconnects/s (soak: 2)  --typing N/s (soak: 5)
   --kill-at S into the window (chaos: duration/3)  --kill NODE_ID (busiest)  --restart-after S (5; 0 never)
 
+small-rooms:  --rooms R (2000)  --members M (3)  --rate (1000)  --replicas (6)  --warmup (10)  --duration (20)
+              --redis single,cluster (a list: each layout is a variant)  --only roomcast,socketio  --rounds N (1)
+              --entry A=path,B=path (Roomcast builds, each a variant: A/B two builds in alternating rounds)
 connections:  --count K (1000)  --rate N/s (500)  --rooms R (10; 0 = idle sockets)  --hold S (10)
 compare-peer: --rounds N (3)  --ladder 500,1000,2000 (sustainable-rate ladder)  --ladder-duration S (10)
               --conn-count K (also compare memory per idle connection)
@@ -86,6 +95,8 @@ const options = {
   'ladder-duration': { type: 'string' },
   'conn-count': { type: 'string' },
   only: { type: 'string' },
+  members: { type: 'string' },
+  redis: { type: 'string' },
   out: { type: 'string' },
   label: { type: 'string' },
   'no-report': { type: 'boolean' },
@@ -109,7 +120,7 @@ function num(v: string | undefined, fallback: number, name: string): number {
 
 class UsageError extends Error {}
 
-function targetOptions(v: Values, stack: Stack, forceCluster: boolean): TargetOptions {
+function targetOptions(v: Values, stack: Stack, forceCluster: boolean, defaults: { replicas?: number } = {}): TargetOptions {
   if (forceCluster && v.url) throw new UsageError('this command launches its own cluster: drop --url');
   const env: Record<string, string> = {};
   for (const kv of v.env ?? []) {
@@ -117,16 +128,43 @@ function targetOptions(v: Values, stack: Stack, forceCluster: boolean): TargetOp
     if (i < 1) throw new UsageError(`--env wants KEY=VALUE, got ${JSON.stringify(kv)}`);
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
+  const redis = layoutsOf(v.redis ?? 'single', true)[0];
+  if (redis === 'cluster' && stack !== 'roomcast') throw new UsageError(`the ${stackNames[stack]} runs on one redis-server only: --redis cluster is for Roomcast`);
+  if (redis === 'cluster' && v.url && !v.cluster) throw new UsageError('--redis cluster launches the cluster itself: drop --url');
   return {
     stack,
     url: v.cluster ? undefined : v.url,
     pids: v.pids,
     secret: v.secret ?? process.env.CHAT_JWT_SECRET,
-    replicas: num(v.replicas, 3, 'replicas'),
+    replicas: num(v.replicas, defaults.replicas ?? 3, 'replicas'),
     workers: num(v.workers, 1, 'workers'),
     env,
     entry: v.entry === undefined ? undefined : path.resolve(process.env.INIT_CWD ?? process.cwd(), v.entry),
+    redis,
   };
+}
+
+/**
+ * `--entry` of small-rooms: one replica build (a path), or several to compare
+ * in alternating rounds, each `label=path` ("base=a/main.js,fix=b/main.js").
+ */
+function entriesOf(spec: string | undefined): Array<{ label: string; path: string }> {
+  if (spec === undefined) return [];
+  const resolve = (p: string): string => path.resolve(process.env.INIT_CWD ?? process.cwd(), p);
+  if (!spec.includes('=')) return [{ label: '', path: resolve(spec) }];
+  return spec.split(',').map((item) => {
+    const i = item.indexOf('=');
+    if (i < 1 || i === item.length - 1) throw new UsageError(`--entry wants PATH or LABEL=PATH,LABEL=PATH; got ${JSON.stringify(item)}`);
+    return { label: item.slice(0, i).trim(), path: resolve(item.slice(i + 1).trim()) };
+  });
+}
+
+/** "single,cluster" → the Redis layouts, each checked; `single` refuses a list. */
+function layoutsOf(list: string, single = false): RedisLayout[] {
+  const names = list.split(',').map((x) => x.trim());
+  for (const n of names) if (n !== 'single' && n !== 'cluster') throw new UsageError(`--redis is single or cluster; got ${JSON.stringify(n)}`);
+  if (single && names.length !== 1) throw new UsageError(`this command takes one --redis layout; got ${list}`);
+  return names as RedisLayout[];
 }
 
 function loadConfig(v: Values, scenario: string, base: Partial<LoadConfig> = {}): LoadConfig {
@@ -159,7 +197,7 @@ function loadConfig(v: Values, scenario: string, base: Partial<LoadConfig> = {})
 
 /** Opens the target, stopping it on Ctrl-C too, and always at the end. */
 async function withTarget<T>(opts: TargetOptions, fn: (t: Target) => Promise<T>): Promise<T> {
-  if (!opts.url) console.log(`Launching the local ${stackNames[opts.stack]} cluster (${opts.replicas} replicas + nginx + redis)…`);
+  if (!opts.url) console.log(`Launching the local ${stackNames[opts.stack]} cluster (${opts.replicas} replicas + nginx + ${opts.redis === 'cluster' ? 'a Redis Cluster of 3 masters + 3 replicas' : 'redis'})…`);
   const target = await openTarget(opts);
   const onSignal = (): void => {
     console.log('\nstopping…');
@@ -383,6 +421,71 @@ async function comparePeer(v: Values): Promise<number> {
   return 0;
 }
 
+/**
+ * small-rooms: the fan-out engine over many small rooms, each variant (stack ×
+ * Redis layout) on a fresh cluster per run, variants alternating round by
+ * round; CPU per published message by replica and by Redis shard, and the
+ * medians of the rounds.
+ */
+async function smallRoomsScenario(v: Values): Promise<number> {
+  if (v.members !== undefined && v.clients !== undefined) throw new UsageError('give --members or --clients, not both');
+  const cfg = loadConfig(v, 'small-rooms', {
+    rooms: 2000,
+    clientsPerRoom: num(v.members, 3, 'members'),
+    rate: 1000,
+    warmupSec: 10,
+    durationSec: 20,
+  });
+  const rounds = Math.max(1, num(v.rounds, 1, 'rounds'));
+  const stacks = stacksOf(v.only ?? v.stack ?? 'roomcast');
+  const layouts = layoutsOf(v.redis ?? 'single');
+  const builds = entriesOf(v.entry);
+  const variants: Array<{ stack: Stack; redis: RedisLayout; label: string; entry?: string }> = [];
+  for (const stack of stacks) {
+    for (const redis of layouts) {
+      if (stack !== 'roomcast' && redis === 'cluster') {
+        console.log(`(${stackNames[stack]}: one redis-server only, no cluster variant)`);
+        continue;
+      }
+      if (stack !== 'roomcast' || builds.length === 0) variants.push({ stack, redis, label: `${stack} ${redis}` });
+      else for (const b of builds) variants.push({ stack, redis, label: `${stack}${b.label ? ` ${b.label}` : ''} ${redis}`, entry: b.path });
+    }
+  }
+  if (variants.length === 0) throw new UsageError('no variant to run');
+  const quiet = v['wait-quiet'] ? num(v['wait-quiet'], 0, 'wait-quiet') : 0;
+  const ts = stamp();
+  const figures = new Map<string, SmallRoomsFigures[]>(variants.map((x) => [x.label, []]));
+  let pass = true;
+  for (let i = 0; i < rounds; i++) {
+    for (const variant of i % 2 === 0 ? variants : [...variants].reverse()) {
+      // Before every run, not once: a series of rounds outlasts the neighbours' quiet spells.
+      if (quiet) await waitQuiet(quiet);
+      const opts = { ...targetOptions({ ...v, entry: undefined, redis: undefined }, variant.stack, true, { replicas: 6 }), stack: variant.stack, redis: variant.redis, entry: variant.entry };
+      const label = `${v.label ? `${v.label} ` : ''}small-rooms ${variant.label}${rounds > 1 ? ` round ${i + 1}` : ''}`;
+      const result = await withTarget(opts, async (t) => {
+        const r = await runLoad({ ...cfg, label }, t);
+        const rooms = Array.from({ length: cfg.rooms }, (_, k) => roomName(String(r.config.run), k));
+        r.smallRooms = smallRoomsFigures(r, t.redisShards ?? [], rooms);
+        return r;
+      });
+      console.log(summaryLines(result).join('\n'));
+      if (result.smallRooms) {
+        console.log(smallRoomsLines(result.smallRooms).join('\n'));
+        figures.get(variant.label)!.push(result.smallRooms);
+      }
+      pass &&= result.pass;
+      await save(result, v, `small-rooms-${variant.label.replace(/[^a-z0-9]+/gi, '-')}-${ts}-r${i + 1}`);
+    }
+  }
+  const cols = variants.filter((x) => figures.get(x.label)!.length).map((x) => ({ label: x.label, figures: medianFigures(figures.get(x.label)!) }));
+  const title = `\nsmall-rooms, ${rounds > 1 ? `median of ${rounds} alternating rounds` : 'one round'} (${cfg.rooms} rooms × ${cfg.clientsPerRoom} members, ${cfg.rate} msgs/s, ${num(v.replicas, 6, 'replicas')} replicas, ${cfg.durationSec} s):`;
+  const table = cols.length ? `${title}\n${formatTable(smallRoomsRows(cols), v.markdown)}` : '';
+  console.log(table);
+  const file = await writeJson(resultsDir(v.out), `small-rooms-${ts}`, { kind: 'roomcast-small-rooms', config: { ...cfg, rounds, variants }, medians: Object.fromEntries(cols.map((c) => [c.label, c.figures])), runs: Object.fromEntries(figures), table });
+  console.log(`  summary ${path.relative(process.env.INIT_CWD ?? process.cwd(), file)}`);
+  return pass ? 0 : 1;
+}
+
 /** Waits (up to `maxSec`) until the machine's busy CPU over 2 s falls below 0.3 cores. */
 async function waitQuiet(maxSec: number): Promise<void> {
   const deadline = Date.now() + maxSec * 1000;
@@ -410,7 +513,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (v['wait-quiet']) await waitQuiet(num(v['wait-quiet'], 0, 'wait-quiet'));
+  // small-rooms waits before each of its runs.
+  if (v['wait-quiet'] && command !== 'small-rooms') await waitQuiet(num(v['wait-quiet'], 0, 'wait-quiet'));
   switch (command) {
     case 'fanout':
       return loadScenario(v, 'fanout', {}, false);
@@ -424,6 +528,8 @@ export async function main(argv: string[]): Promise<number> {
       return connectionsScenario(v);
     case 'compare-peer':
       return comparePeer(v);
+    case 'small-rooms':
+      return smallRoomsScenario(v);
     case 'report': {
       if (positionals.length !== 1) throw new UsageError('report wants one result file');
       const file = positionals[0]!;

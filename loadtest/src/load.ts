@@ -77,7 +77,7 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
   const rooms: RoomLedger[] = [];
   const roomClients: Client[][] = [];
   for (let r = 0; r < cfg.rooms; r++) {
-    const room = fleet.ledger.addRoom(`lt-${run}-${r}`);
+    const room = fleet.ledger.addRoom(roomName(run, r));
     rooms.push(room);
     roomClients.push(Array.from({ length: cfg.clientsPerRoom }, () => fleet.addClient(room)));
   }
@@ -107,6 +107,9 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
   const ackedTotal = (): number => rooms.reduce((s, r) => s + r.acked, 0);
 
   const meter = target.pidGroups ? new ProcMeter(target.pidGroups) : undefined;
+  // Each process on its own too (a replica, a Redis shard), read at the window's edges only.
+  const processes = target.processes;
+  const processMeter = processes ? new ProcMeter(() => Object.fromEntries(processes().map((p) => [p.name, [p.pid]]))) : undefined;
   const replicaUrls = target.replicas.map((r) => r.url);
   const metricsBefore = await fetchMetrics(replicaUrls.length ? replicaUrls : [target.url]);
   const rssBefore = meter?.poll();
@@ -141,6 +144,8 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
     // ---- send: warm-up, then the measured window
     let windowStart: Sample | undefined;
     let windowEnd: Sample | undefined;
+    let processStart: Sample | undefined;
+    let processEnd: Sample | undefined;
     let windowCpuStart = process.cpuUsage();
     let machineStart = machineCpu();
     let machineSec = 0;
@@ -180,6 +185,7 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
     const enterMeasure = (): void => {
       windowEntered = true;
       windowStart = meter?.poll();
+      processStart = processMeter?.poll();
       windowCpuStart = process.cpuUsage();
       machineStart = machineCpu();
       windowSeqs = [seqMarks()];
@@ -193,6 +199,7 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
       measuring = false;
       windowEndUs = nowUs();
       windowEnd = meter?.poll();
+      processEnd = processMeter?.poll();
       windowCpu = process.cpuUsage(windowCpuStart);
       const m = machineCpu();
       machineSec = m.busySec - machineStart.busySec;
@@ -306,6 +313,15 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
         rssBeforeKiB: withTotal(mapValues(rssBefore, (g) => g.rssKiB)),
         rssAfterKiB: mapValues(d, (g) => g.rssAfterKiB),
       };
+      if (processes && processStart && processEnd) {
+        const dp = delta(processStart, processEnd);
+        server.processes = processes().map((p) => ({
+          name: p.name,
+          group: p.group,
+          cpuSec: round(dp[p.name]?.cpuSec ?? 0, 3),
+          cpuUsPerDelivery: windowDeliveries ? round(((dp[p.name]?.cpuSec ?? 0) * 1e6) / windowDeliveries, 2) : 0,
+        }));
+      }
     }
     const generator = {
       cpuPercent: round((windowCpu.user + windowCpu.system) / 1e4 / duration, 1),
@@ -363,6 +379,11 @@ export async function runLoad(cfg: LoadConfig, target: Target, progress = new Pr
     monitor.stop();
     await fleet.closeAll();
   }
+}
+
+/** The name of room `index` of run `run` (the run tag is in the result's config). */
+export function roomName(run: string, index: number): string {
+  return `lt-${run}-${index}`;
 }
 
 export function round(n: number, digits: number): number {

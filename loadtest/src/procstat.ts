@@ -65,9 +65,12 @@ function readRss(pid: number): number {
   }
 }
 
-/** Every live pid in the trees rooted at `roots`. */
-export function withDescendants(roots: number[]): number[] {
-  const children = new Map<number, number[]>();
+/** parent pid → its children, from one scan of /proc. */
+export type ProcessTree = Map<number, number[]>;
+
+/** One scan of /proc: every live process's parent. */
+export function processTree(): ProcessTree {
+  const children: ProcessTree = new Map();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
@@ -77,6 +80,11 @@ export function withDescendants(roots: number[]): number[] {
     if (list) list.push(pid);
     else children.set(stat.ppid, [pid]);
   }
+  return children;
+}
+
+/** Every live pid in the trees rooted at `roots` (`tree`: a scan already made in this poll). */
+export function withDescendants(roots: number[], tree: ProcessTree = processTree()): number[] {
   const out = new Set<number>();
   const stack = [...roots];
   while (stack.length) {
@@ -84,7 +92,7 @@ export function withDescendants(roots: number[]): number[] {
     if (out.has(pid)) continue;
     if (!readStat(pid)) continue;
     out.add(pid);
-    stack.push(...(children.get(pid) ?? []));
+    stack.push(...(tree.get(pid) ?? []));
   }
   return [...out];
 }
@@ -107,9 +115,11 @@ export class ProcMeter {
 
   poll(): Sample {
     const hz = ticksPerSecond();
+    // One scan of /proc per poll, whatever the number of groups (a group per process is common).
+    const tree = processTree();
     for (const [name, roots] of Object.entries(this.groups())) {
       let rss = 0;
-      const pids = withDescendants(roots);
+      const pids = withDescendants(roots, tree);
       for (const pid of pids) {
         const stat = readStat(pid);
         if (!stat) continue;

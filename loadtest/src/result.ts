@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { IdMismatchSample, Verdict } from './accounting.js';
+import type { SmallRoomsFigures } from './small-rooms.js';
 import type { Counters, Fleet } from './fleet.js';
 import type { Monitor } from './monitor.js';
 import { encodeHistogram, spectrum, summarize, type LatencyRecorder, type LatencySummary, type SpectrumPoint } from './stats.js';
@@ -49,6 +50,16 @@ export interface ServerCost {
   rssAfterKiB: Record<string, number>;
   /** (after - before) / connections, KiB, by group and total (connections scenario). */
   rssPerConnectionKiB?: Record<string, number>;
+  /** The same window's CPU of each process on its own (each replica, each Redis shard), when the target lists them. */
+  processes?: ProcessCost[];
+}
+
+export interface ProcessCost {
+  /** n1…, nginx, s1… (Redis masters by slot order), r<port> (Redis Cluster replicas). */
+  name: string;
+  group: string;
+  cpuSec: number;
+  cpuUsPerDelivery: number;
 }
 
 export interface Result {
@@ -74,6 +85,8 @@ export interface Result {
   warnings: string[];
   /** Accounting verdict: pass when nothing acknowledged was lost or duplicated. */
   pass: boolean;
+  /** small-rooms: CPU per published message by replica and by Redis shard. */
+  smallRooms?: SmallRoomsFigures;
 }
 
 /** What a run counted: the fleet's counters, the ledger's verdict, and the rates in the window. */

@@ -3,7 +3,7 @@
  * (Roomcast or a peer, see peer.ts) that the tool launches and stops itself.
  * A launched cluster also gives the pids whose CPU and memory are measured.
  */
-import { startCluster, type ReplicaHandle } from '@roomcast/deploy/local';
+import { startCluster, type RedisClusterHandle, type ReplicaHandle } from '@roomcast/deploy/local';
 import { startPeerCluster } from './peer.js';
 import { parsePids, type PidGroups } from './procstat.js';
 import { RoomcastTransport } from './roomcast.js';
@@ -14,6 +14,28 @@ import type { Transport } from './transport.js';
 export type Stack = 'roomcast' | 'socketio' | 'floor';
 
 export const stackNames: Record<Stack, string> = { roomcast: 'Roomcast', socketio: 'Socket.IO peer', floor: 'floor peer' };
+
+/** What a launched Roomcast cluster runs on: one redis-server, or a Redis Cluster of 3 masters + 3 replicas. */
+export type RedisLayout = 'single' | 'cluster';
+
+/** One measured process: its own name (n1, s2, nginx) and its group (replicas, nginx, redis, redis-replicas). */
+export interface ProcessRef {
+  name: string;
+  group: string;
+  pid: number;
+}
+
+/**
+ * A Redis master and the hash slots it serves: one for a single server (every
+ * slot), one per master in a Cluster. Named s1, s2... in slot order, so that
+ * the same name means the same slots from one launch to the next.
+ */
+export interface RedisShard {
+  name: string;
+  port: number;
+  /** Inclusive slot ranges. */
+  slots: Array<[number, number]>;
+}
 
 export function transportFor(stack: Stack, url: string, secret?: string): Transport {
   if (stack === 'socketio') return new SocketIoTransport(url);
@@ -30,6 +52,12 @@ export interface Target {
   pidGroups: (() => PidGroups) | undefined;
   /** The launched replicas (chaos kills one). */
   replicas: ReplicaHandle[];
+  /** Each launched process on its own (per-replica and per-shard CPU), when known. */
+  processes?: () => ProcessRef[];
+  /** The Redis masters and their slots, when the tool launched them. */
+  redisShards?: RedisShard[];
+  /** What a launched cluster's Redis is. */
+  redisLayout?: RedisLayout;
   stop(): Promise<void>;
 }
 
@@ -48,6 +76,8 @@ export interface TargetOptions {
   env: Record<string, string>;
   /** Entry point of launched Roomcast replicas; default server/dist/main.js. */
   entry?: string;
+  /** Redis of a launched Roomcast cluster (default single); the peers run on one redis-server only. */
+  redis?: RedisLayout;
 }
 
 export async function openTarget(opts: TargetOptions): Promise<Target> {
@@ -65,6 +95,7 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
     };
   }
   if (opts.stack !== 'roomcast') {
+    if (opts.redis === 'cluster') throw new Error(`the ${stackNames[opts.stack]} runs on one redis-server only: a Redis Cluster is Roomcast's alone`);
     const peer = await startPeerCluster({ peer: opts.stack, replicas: opts.replicas, workers: opts.workers });
     return {
       stack: opts.stack,
@@ -72,9 +103,55 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
       transport: transportFor(opts.stack, peer.url),
       launched: true,
       pidGroups: () => ({ replicas: peer.replicas.filter((r) => r.alive).map((r) => r.pid), nginx: [peer.nginx.pid], redis: [peer.redis.pid] }),
+      processes: () => [
+        ...peer.replicas.filter((r) => r.alive).map((r) => ({ name: r.nodeId, group: 'replicas', pid: r.pid })),
+        { name: 'nginx', group: 'nginx', pid: peer.nginx.pid },
+        { name: 's1', group: 'redis', pid: peer.redis.pid },
+      ],
+      redisShards: [{ name: 's1', port: peer.redis.port, slots: [[0, 16383]] }],
+      redisLayout: 'single',
       replicas: peer.replicas,
       stop: () => peer.stop(),
     };
+  }
+  if (opts.redis === 'cluster') {
+    const cluster = await startCluster({ replicas: opts.replicas, workers: opts.workers, env: opts.env, entry: opts.entry, redis: 'cluster' });
+    try {
+      const shards = await clusterShards(cluster.redisTopology);
+      const masters = new Set(shards.map((s) => s.port));
+      const redisNodes = cluster.redisTopology.nodes;
+      const nodeProcesses = (): ProcessRef[] =>
+        redisNodes
+          .filter((n) => n.alive)
+          .map((n) =>
+            masters.has(n.port)
+              ? { name: shards.find((s) => s.port === n.port)!.name, group: 'redis', pid: n.pid }
+              : { name: `r${n.port}`, group: 'redis-replicas', pid: n.pid },
+          );
+      return {
+        stack: 'roomcast',
+        url: cluster.url,
+        transport: transportFor('roomcast', cluster.url, cluster.secret),
+        launched: true,
+        pidGroups: () => {
+          const groups: PidGroups = { replicas: cluster.replicas.filter((r) => r.alive).map((r) => r.pid), nginx: [cluster.nginx.pid], redis: [], 'redis-replicas': [] };
+          for (const p of nodeProcesses()) groups[p.group]!.push(p.pid);
+          return groups;
+        },
+        processes: () => [
+          ...cluster.replicas.filter((r) => r.alive).map((r) => ({ name: r.nodeId, group: 'replicas', pid: r.pid })),
+          { name: 'nginx', group: 'nginx', pid: cluster.nginx.pid },
+          ...nodeProcesses(),
+        ],
+        redisShards: shards,
+        redisLayout: 'cluster',
+        replicas: cluster.replicas,
+        stop: () => cluster.stop(),
+      };
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
   }
   const cluster = await startCluster({ replicas: opts.replicas, workers: opts.workers, env: opts.env, entry: opts.entry });
   return {
@@ -87,9 +164,25 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
       nginx: [cluster.nginx.pid],
       redis: [cluster.redis.pid],
     }),
+    processes: () => [
+      ...cluster.replicas.filter((r) => r.alive).map((r) => ({ name: r.nodeId, group: 'replicas', pid: r.pid })),
+      { name: 'nginx', group: 'nginx', pid: cluster.nginx.pid },
+      { name: 's1', group: 'redis', pid: cluster.redis.pid },
+    ],
+    redisShards: [{ name: 's1', port: cluster.redis.port, slots: [[0, 16383]] }],
+    redisLayout: 'single',
     replicas: cluster.replicas,
     stop: () => cluster.stop(),
   };
+}
+
+/** The masters of a Redis Cluster with their slots, named s1, s2... by their first slot. */
+async function clusterShards(handle: RedisClusterHandle): Promise<RedisShard[]> {
+  const views = await handle.refresh();
+  return views
+    .filter((v) => v.flags.includes('master') && v.slots.length > 0)
+    .sort((a, b) => a.slots[0]![0] - b.slots[0]![0])
+    .map((v, i) => ({ name: `s${i + 1}`, port: v.port, slots: v.slots }));
 }
 
 /**
