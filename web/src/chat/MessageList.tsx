@@ -226,7 +226,7 @@ export function MessageList({ room, me, messages, pending, history, joined, unre
         </ol>
         {!following && (
           <div className="history-edge">
-            <button type="button" className="link-button" onClick={() => changeView(extendDown(messages, view))}>
+            <button type="button" className="link-button" data-testid="show-later" onClick={() => changeView(extendDown(messages, view))}>
               Show later messages
             </button>
           </div>
