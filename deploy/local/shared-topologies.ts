@@ -77,7 +77,7 @@ export interface SharedTopologiesServer {
 
 type Args = unknown[];
 
-/** What both topologies answer the same way: failover, health, healing, flushing. */
+/** What both topologies answer the same way: acquiring, failover, health, healing, flushing. */
 interface Lifecycle {
   waitForFailover(port: number, timeoutMs?: number): Promise<number>;
   waitHealthy(timeoutMs?: number): Promise<void>;
@@ -85,8 +85,15 @@ interface Lifecycle {
   flushAll(): Promise<void>;
 }
 
-function lifecycleMethods(get: () => Promise<Lifecycle>): Record<string, (args: Args) => Promise<unknown>> {
+function lifecycleMethods(get: () => Promise<Lifecycle>, state: () => Promise<unknown>): Record<string, (args: Args) => Promise<unknown>> {
   return {
+    /** A file takes the topology: healed, flushed unless asked not to, and described. */
+    async acquire([flush]) {
+      const topology = await get();
+      await topology.heal();
+      if (flush !== false) await topology.flushAll();
+      return state();
+    },
     async waitForFailover([port, timeoutMs]) {
       return (await get()).waitForFailover(num(port, 'port'), optNum(timeoutMs, 'timeoutMs'));
     },
@@ -165,12 +172,6 @@ export async function serveSharedTopologies(opts: ServeOptions = {}): Promise<Sh
   };
 
   const clusterMethods: Record<string, (args: Args) => Promise<unknown>> = {
-    async acquire([flush]) {
-      const { handle, ms } = await getCluster();
-      await handle.heal();
-      if (flush !== false) await handle.flushAll();
-      return clusterState(handle, ms);
-    },
     async state() {
       const { handle, ms } = await getCluster();
       await handle.refresh().catch(() => undefined);
@@ -188,7 +189,10 @@ export async function serveSharedTopologies(opts: ServeOptions = {}): Promise<Sh
       await (await getCluster()).handle.node(num(port, 'port')).restart();
       return null;
     },
-    ...lifecycleMethods(async () => (await getCluster()).handle),
+    ...lifecycleMethods(async () => (await getCluster()).handle, async () => {
+      const { handle, ms } = await getCluster();
+      return clusterState(handle, ms);
+    }),
   };
 
   const sentinelNode = (handle: RedisSentinelHandle, port: number) => {
@@ -197,12 +201,6 @@ export async function serveSharedTopologies(opts: ServeOptions = {}): Promise<Sh
     return node;
   };
   const sentinelMethods: Record<string, (args: Args) => Promise<unknown>> = {
-    async acquire([flush]) {
-      const { handle, ms } = await getSentinel();
-      await handle.heal();
-      if (flush !== false) await handle.flushAll();
-      return sentinelState(handle, ms);
-    },
     async state() {
       const { handle, ms } = await getSentinel();
       return sentinelState(handle, ms);
@@ -221,7 +219,10 @@ export async function serveSharedTopologies(opts: ServeOptions = {}): Promise<Sh
       await sentinelNode((await getSentinel()).handle, num(port, 'port')).restart();
       return null;
     },
-    ...lifecycleMethods(async () => (await getSentinel()).handle),
+    ...lifecycleMethods(async () => (await getSentinel()).handle, async () => {
+      const { handle, ms } = await getSentinel();
+      return sentinelState(handle, ms);
+    }),
   };
   const routes: Record<string, Record<string, (args: Args) => Promise<unknown>>> = { cluster: clusterMethods, sentinel: sentinelMethods };
 
