@@ -133,6 +133,8 @@ export function buildApp(config: Config, backends?: Backends): ChatApp {
   http.setErrorHandler((error: FastifyError | ChatError, request, reply) => {
     const { status, code, message } = describeError(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const retryAfterMs = error instanceof ChatError ? error.details.retryAfterMs : undefined;
+    if (retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
     reply.code(status).send({ error: { code, message } });
   });
 

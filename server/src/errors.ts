@@ -19,6 +19,8 @@ export class ChatError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** When to try again (rate_limited): answered over HTTP as Retry-After, in whole seconds. */
+    readonly details: { retryAfterMs?: number } = {},
   ) {
     super(message);
     this.name = 'ChatError';

@@ -259,7 +259,11 @@ describe('limits on HTTP writes', () => {
     expect(created).toBeGreaterThanOrEqual(30);
     expect(refused.length).toBeGreaterThan(0);
     expect(created + refused.length).toBe(120);
-    for (const res of refused) expectCode(res, 429, 'rate_limited');
+    for (const res of refused) {
+      expectCode(res, 429, 'rate_limited');
+      // When to come back: 10 writes/s refill a token well within a second, said as the smallest whole second.
+      expect(res.headers.get('retry-after')).toBe('1');
+    }
     const history = await api<MessagesPage>(`/api/rooms/${room}/messages?limit=100`, user);
     expect(history.body.messages).toHaveLength(created);
   });
@@ -269,7 +273,10 @@ describe('limits on HTTP writes', () => {
     expect(results.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(30);
     const refused = results.filter((r) => r.status === 429);
     expect(refused.length).toBeGreaterThan(0);
-    for (const res of refused) expectCode(res, 429, 'rate_limited');
+    for (const res of refused) {
+      expectCode(res, 429, 'rate_limited');
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    }
   });
 });
 

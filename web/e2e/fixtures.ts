@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { test as base, expect, type APIRequestContext, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type APIResponse, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from '@playwright/test';
 import { startCluster, type Cluster } from '@roomcast/deploy/local';
 
 const webRoot = fileURLToPath(new URL('../dist', import.meta.url));
@@ -112,23 +112,37 @@ export async function signIn(browser: Browser, name: string, room: string, optio
 }
 
 /**
- * Posts `count` messages over HTTP, as a backend would. HTTP writes are rate
- * limited per user (bursts of 30), so the messages come from a few seeders,
- * in order, each staying under the burst.
+ * Posts `count` messages over HTTP, as a backend would, in order. HTTP writes
+ * are rate limited per user (bursts of 30) and logins per address, so the
+ * messages come from seeders of this call's own, and a refusal is retried
+ * after the Retry-After the server gives, as a well-behaved backend does.
  */
+let seeders = 0;
 export async function seed(request: APIRequestContext, room: string, count: number): Promise<void> {
   const perSeeder = 25;
   const tokens: string[] = [];
   for (let i = 0; i * perSeeder < count; i++) {
-    const login = await request.post('/api/login', { data: { name: `seeder-${i + 1}` } });
+    const login = await politely(() => request.post('/api/login', { data: { name: `seeder-${++seeders}` } }));
     expect(login.status()).toBe(200);
     tokens.push(((await login.json()) as { token: string }).token);
   }
   for (let i = 1; i <= count; i++) {
-    const response = await request.post(`/api/rooms/${room}/messages`, {
-      data: { text: `seed message ${i}` },
-      headers: { authorization: `Bearer ${tokens[Math.floor((i - 1) / perSeeder)]}` },
-    });
+    const response = await politely(() =>
+      request.post(`/api/rooms/${room}/messages`, {
+        data: { text: `seed message ${i}` },
+        headers: { authorization: `Bearer ${tokens[Math.floor((i - 1) / perSeeder)]}` },
+      }),
+    );
     expect(response.status(), await response.text()).toBe(201);
+  }
+}
+
+/** Sends again after the server's Retry-After while it answers 429. */
+async function politely(send: () => Promise<APIResponse>): Promise<APIResponse> {
+  for (;;) {
+    const response = await send();
+    const retryAfter = response.headers()['retry-after'];
+    if (response.status() !== 429 || retryAfter === undefined) return response;
+    await new Promise((resolve) => setTimeout(resolve, Number(retryAfter) * 1000));
   }
 }

@@ -6,7 +6,7 @@ import type { Access, Action, RoomPolicy } from '../rooms/policy.js';
 import { loginRoutes } from './login.js';
 import { membershipRoutes } from './membership.js';
 import { ORIGIN_REFUSED, originAllowed } from './origin.js';
-import type { RateLimiter } from './rate-limit.js';
+import { takeOrRefuse, type RateLimiter } from './rate-limit.js';
 import { roomRoutes, type RoomRouteDeps } from './rooms.js';
 
 declare module 'fastify' {
@@ -52,9 +52,7 @@ export async function apiRoutes(app: FastifyInstance, deps: ApiDeps) {
     authed.addHook('preHandler', async (request: FastifyRequest<{ Params: { room?: string } }>) => {
       const identity = await deps.auth.verify(bearerToken(request.headers.authorization));
       request.identity = identity;
-      if (WRITES.has(request.method) && !(await deps.writes.take(identity.user.id))) {
-        throw new ChatError(ErrorCode.rateLimited, 'too many writes: slow down');
-      }
+      if (WRITES.has(request.method)) await takeOrRefuse(deps.writes, identity.user.id, 'too many writes: slow down');
       const room = request.params.room;
       if (room !== undefined && !isRoomName(room)) throw badRequest('room must match ^[a-z0-9][a-z0-9_-]{0,63}$');
       const action = request.routeOptions.config.access;

@@ -21,7 +21,7 @@ const SLOW: Rate = { perSecond: 0.01, burst: 5 };
 
 async function takeMany(limiter: RateLimiter, key: string, count: number): Promise<boolean[]> {
   const results: boolean[] = [];
-  for (let i = 0; i < count; i++) results.push(await limiter.take(key));
+  for (let i = 0; i < count; i++) results.push((await limiter.take(key)) === 0);
   return results;
 }
 
@@ -30,25 +30,32 @@ function rateLimiterSuite(name: string, factory: LimiterFactory): void {
     it('grants a burst of `burst` takes, then refuses the next', async () => {
       const limiter = await factory(SLOW);
       expect(await takeMany(limiter, 'u1', SLOW.burst)).toEqual(Array(SLOW.burst).fill(true));
-      expect(await limiter.take('u1')).toBe(false);
-      expect(await limiter.take('u1')).toBe(false);
+      expect(await takeMany(limiter, 'u1', 2)).toEqual([false, false]);
+    });
+
+    it('says how long until the next token: one token at the rate, less what has refilled', async () => {
+      const limiter = await factory(SLOW);
+      await takeMany(limiter, 'waiter', SLOW.burst);
+      const wait = await limiter.take('waiter');
+      // 100 s per token at 0.01/s; a test runs for well under a second of it.
+      expect(wait).toBeGreaterThan(99_000);
+      expect(wait).toBeLessThanOrEqual(100_000);
     });
 
     it('keeps keys apart: an empty bucket does not limit another key', async () => {
       const limiter = await factory(SLOW);
       await takeMany(limiter, 'spender', SLOW.burst);
-      expect(await limiter.take('spender')).toBe(false);
-      expect(await takeMany(limiter, 'saver', SLOW.burst)).toEqual(Array(SLOW.burst).fill(true));
-      expect(await limiter.take('saver')).toBe(false);
+      expect(await takeMany(limiter, 'spender', 1)).toEqual([false]);
+      expect(await takeMany(limiter, 'saver', SLOW.burst + 1)).toEqual([...Array(SLOW.burst).fill(true), false]);
     });
 
     it('refills an empty bucket over time', async () => {
       const limiter = await factory({ perSecond: 50, burst: 2 });
       // Drain: take until refused (a fast rate refills while we take, so count no exact number).
       let refused = false;
-      for (let i = 0; i < 10_000 && !refused; i++) refused = !(await limiter.take('refill'));
+      for (let i = 0; i < 10_000 && !refused; i++) refused = (await limiter.take('refill')) > 0;
       expect(refused).toBe(true);
-      await until(() => limiter.take('refill'), 5000, 'a token to come back');
+      await until(async () => (await limiter.take('refill')) === 0, 5000, 'a token to come back');
     });
   });
 }
@@ -96,8 +103,8 @@ describe('RedisRateLimiter', () => {
     expect(a.client).not.toBe(b.client);
     expect(await takeMany(a.limiter, 'shared', 3)).toEqual([true, true, true]);
     expect(await takeMany(b.limiter, 'shared', 2)).toEqual([true, true]);
-    expect(await b.limiter.take('shared')).toBe(false);
-    expect(await a.limiter.take('shared')).toBe(false);
+    expect(await takeMany(b.limiter, 'shared', 1)).toEqual([false]);
+    expect(await takeMany(a.limiter, 'shared', 1)).toEqual([false]);
   });
 
   it('the bucket key expires once it would be full again', async () => {

@@ -24,6 +24,12 @@ export class TokenBucket {
     return true;
   }
 
+  /** Milliseconds until a token will be there (0: one is there now). */
+  wait(now = performance.now()): number {
+    const tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000);
+    return tokens >= 1 - 1e-9 ? 0 : ((1 - tokens) * 1000) / this.perSecond;
+  }
+
   /** True when the bucket has refilled completely (an idle key). */
   isFull(now = performance.now()): boolean {
     return this.tokens + ((now - this.updatedAt) * this.perSecond) / 1000 >= this.burst;
