@@ -66,6 +66,7 @@ export function createBackends(config: Config, onError: (err: unknown, during: s
     historyMaxLen: config.historyMaxLen,
     idleTtlMs: config.roomIdleTtlMs,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    connectionName: `roomcast:${config.nodeId}`,
     onError: throttle(30_000, (err) => onError(err, 'redis connection (ioredis retries; repeats muted for 30 s)')),
   });
   const presence = new RedisPresence({

@@ -21,8 +21,10 @@ interface RoomFeed {
   lastId?: string;
   /** Newest id known from history reads, used before any live message. */
   baseline?: string;
-  /** Set while filling a gap: live deliveries wait here. */
+  /** Set from a lapse of the subscription until its gap is filled: live deliveries wait here. */
   syncing: Delivery[] | null;
+  /** A gap is being filled. */
+  repairing?: boolean;
   /** The subscription lapsed again while its gap was being filled: fill again. */
   repairAgain?: boolean;
   /**
@@ -131,10 +133,24 @@ export class RoomFeeds {
   }
 
   /**
+   * The subscriptions of these rooms lapsed: from now on live deliveries
+   * wait, since the first to come after the lapse may follow a gap. Nothing
+   * newer may go out before the gap is filled (resync), or it would pass
+   * the messages the gap holds and make them look old.
+   */
+  hold(rooms: string[]): void {
+    for (const room of rooms) {
+      const feed = this.feeds.get(room);
+      if (feed) feed.syncing ??= [];
+    }
+  }
+
+  /**
    * The subscriptions of these rooms lapsed and are live again: fetch what
    * each missed from its log, then release what arrived meanwhile.
    */
   async resync(rooms: string[]): Promise<void> {
+    this.hold(rooms);
     // First our own members, so that the stored presence compared below includes them; bounded, so
     // that a store still failing over delays the gap fill, never blocks it.
     await withTimeout(this.deps.presence.reassert(), REPAIR_ATTEMPT_TIMEOUT_MS, 'presence reassert').catch((err) =>
@@ -153,11 +169,12 @@ export class RoomFeeds {
   private async repair(room: string): Promise<void> {
     const feed = this.feeds.get(room);
     if (!feed) return;
-    if (feed.syncing) {
+    if (feed.repairing) {
       feed.repairAgain = true;
       return;
     }
-    feed.syncing = [];
+    feed.repairing = true;
+    feed.syncing ??= [];
     const current = () => this.feeds.get(room) === feed;
     try {
       do {
@@ -165,6 +182,7 @@ export class RoomFeeds {
         while (!(await this.fillGap(room, feed)) && current()) await new Promise((resolve) => setTimeout(resolve, REPAIR_RETRY_MS));
       } while (feed.repairAgain && current());
     } finally {
+      feed.repairing = false;
       const waiting = feed.syncing ?? [];
       feed.syncing = null;
       for (const delivery of waiting) this.dispatch(feed, delivery);

@@ -22,7 +22,7 @@ import type {
   MessageDraft,
   Replay,
   ReplayQuery,
-  RestoredHandler,
+  LapseHandler,
   StoredMessage,
   UserDeliveryHandler,
 } from './broker/broker.js';
@@ -59,13 +59,17 @@ class LaggingBroker implements Broker {
   on(event: BrokerEvent, listener: () => void): void {
     this.events.on(event, listener);
   }
-  private restoredHandler: RestoredHandler = () => {};
-  onRestored(handler: RestoredHandler): void {
-    this.restoredHandler = handler;
+  private lapses: LapseHandler = { lapsed: () => {}, restored: () => {} };
+  onLapses(handler: LapseHandler): void {
+    this.lapses = handler;
+  }
+  /** What the Redis broker reports when a room's subscription is lost. */
+  lapse(rooms: string[]): void {
+    this.lapses.lapsed(rooms);
   }
   /** What the Redis broker reports after a room's subscription was restored. */
   restore(rooms: string[]): void {
-    this.restoredHandler(rooms);
+    this.lapses.restored(rooms);
   }
   /** Deliveries published during a gap in the subscription: gone. */
   drop(): void {
@@ -295,6 +299,28 @@ describe('ChatNode sends: one truthful outcome, never stored twice', () => {
 
 describe('ChatNode after a gap in the subscription (resync)', () => {
   const presenceFrames = (connection: FakeConnection) => connection.frames.filter((f): f is PresenceFrame => f.type === 'presence');
+
+  it('a message that arrives live between the lapse and its restore waits for the gap: nothing is skipped', async () => {
+    const { broker, node, connect, resynced } = setup();
+    const room = 'lapse';
+    const reader = connect('c1', 'reader');
+    await node.join(reader.asConnection(), room, {});
+    const before = await broker.publish({ room, user: author, text: 'before' });
+    broker.release();
+
+    // The subscription lapses (a shard died): what is published on the new master before we subscribe there is lost to us...
+    broker.lapse([room]);
+    const lost = await broker.publish({ room, user: author, text: 'published in the gap' });
+    broker.drop();
+    // ...and once subscribed there, the next message arrives before the subscriber has reported the restore.
+    const after = await broker.publish({ room, user: author, text: 'after' });
+    broker.release();
+    expect(reader.messageIds(room)).toEqual([before.id]);
+
+    broker.restore([room]);
+    await resynced(1);
+    expect(reader.messageIds(room)).toEqual([before.id, lost.id, after.id]);
+  });
 
   it('sends the presence diffs the gap swallowed as one diff', async () => {
     const { broker, node, presence, connect, resynced } = setup();

@@ -50,7 +50,7 @@ export class ChatNode {
     });
     broker.onDelivery((delivery) => this.feeds.receive(delivery));
     broker.onUserDelivery((userId, frame) => this.metrics.framesOut.inc(this.hub.sendToUser(userId, frame)));
-    broker.onRestored((rooms) => void this.feeds.resync(rooms));
+    broker.onLapses({ lapsed: (rooms) => this.feeds.hold(rooms), restored: (rooms) => void this.feeds.resync(rooms) });
     this.publisher = new Publisher(broker, metrics, log, { retryMs: 250, attemptTimeoutMs: options.publishAttemptTimeoutMs });
   }
 

@@ -6,7 +6,7 @@
  */
 import { redisEnv, type RedisTopology } from '@roomcast/deploy/local';
 import calculateSlot from 'cluster-key-slot';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerContract, until } from '../src/broker/broker.contract.js';
 import { RedisBroker } from '../src/broker/redis.js';
@@ -26,8 +26,8 @@ afterEach(async () => {
 });
 
 let prefixes = 0;
-async function openBroker(topology: RedisTopology, historyMaxLen = 1000): Promise<RedisBroker> {
-  const broker = new RedisBroker({ redis: targetOf(topology), historyMaxLen, commandTimeoutMs: 5000, keyPrefix: `m${++prefixes}` });
+async function openBroker(topology: RedisTopology, historyMaxLen = 1000, connectionName?: string): Promise<RedisBroker> {
+  const broker = new RedisBroker({ redis: targetOf(topology), historyMaxLen, commandTimeoutMs: 5000, keyPrefix: `m${++prefixes}`, connectionName });
   closers.push(() => broker.close());
   await until(() => broker.isReady(), 15_000, `the ${topology.mode} broker to connect`);
   return broker;
@@ -50,9 +50,49 @@ function contracts(mode: string, topology: () => RedisTopology): void {
   });
 }
 
+/** Drops this broker's subscriber connection on one server (as a crash or a network cut would). */
+async function dropSubscriber(server: Redis, name: string): Promise<void> {
+  const clients = String(await server.client('LIST', 'TYPE', 'pubsub')).split('\n');
+  const ours = clients.filter((line) => line.includes(` name=${name}:sub `));
+  expect(ours, `the subscriber connection named ${name}:sub`).toHaveLength(1);
+  await server.client('KILL', 'ID', ours[0]!.match(/^id=(\d+)/)![1]!);
+}
+
+/**
+ * A broker that records what it reports of its rooms' subscriptions. The
+ * lapse must be said the moment the connection is lost, before anything that
+ * could follow the gap: the feed holds its deliveries from then on.
+ */
+async function watchedBroker(topology: RedisTopology) {
+  const name = `lapse-${process.pid}-${++prefixes}`;
+  const broker = await openBroker(topology, 1000, name);
+  const events: string[] = [];
+  broker.onDelivery(() => undefined);
+  broker.onLapses({
+    lapsed: (rooms) => events.push(`lapsed ${rooms.sort().join(',')}`),
+    restored: (rooms) => events.push(`restored ${rooms.sort().join(',')}`),
+  });
+  return { broker, name, events };
+}
+
 describe('Redis Cluster (3 masters + 3 replicas)', () => {
   const shared = useSharedCluster();
   contracts('a Redis Cluster', () => shared.topology);
+
+  it("a shard's subscriber connection lost: its rooms are reported lapsed at once, then restored; another shard's rooms are not", async () => {
+    const { broker, name, events } = await watchedBroker(shared.topology);
+    const cluster = broker.client as Cluster;
+    const ownerOf = (room: string) => cluster.slots[calculateSlot(broker.keys.channel(room))]![0]!;
+    const here = 'lapse-here';
+    let there = '';
+    for (let i = 0; !there; i++) if (ownerOf(`lapse-there-${i}`) !== ownerOf(here)) there = `lapse-there-${i}`;
+    await broker.subscribe(here);
+    await broker.subscribe(there);
+    const master = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === ownerOf(here))!;
+    await dropSubscriber(master, name);
+    await until(() => events.length >= 2, 10_000, 'the lapse and the restore');
+    expect(events).toEqual([`lapsed ${here}`, `restored ${here}`]);
+  });
 
   it('spreads rooms over the shards: every key and channel of a room in its slot', async () => {
     const broker = await openBroker(shared.topology);
@@ -75,4 +115,15 @@ describe('Redis Cluster (3 masters + 3 replicas)', () => {
 describe('Redis Sentinel (master + replica + 3 sentinels)', () => {
   const shared = useSharedSentinel();
   contracts('Sentinel', () => shared.topology);
+
+  it('the subscriber connection lost: every room is reported lapsed at once, then restored', async () => {
+    const { broker, name, events } = await watchedBroker(shared.topology);
+    await broker.subscribe('lapse-a');
+    await broker.subscribe('lapse-b');
+    await broker.subscribeUser('u_lapse');
+    await dropSubscriber(broker.client as Redis, name);
+    await until(() => events.length >= 2, 10_000, 'the lapse and the restore');
+    // A user's channel has no log and no gap to fill: only rooms are reported.
+    expect(events).toEqual(['lapsed lapse-a,lapse-b', 'restored lapse-a,lapse-b']);
+  });
 });

@@ -79,8 +79,17 @@ export interface HistoryPage {
 }
 
 export type BrokerEvent = 'up' | 'down';
-/** Rooms whose subscription lapsed and is live again: what was published meanwhile must be read from their logs. */
-export type RestoredHandler = (rooms: string[]) => void;
+/**
+ * What happens to room subscriptions between replicas and Redis. `lapsed`:
+ * these rooms' subscriptions were lost (a connection dropped, a slot moved),
+ * so live deliveries may now skip messages: hold them. `restored`: live
+ * again; what was published meanwhile must be read from their logs before
+ * the held deliveries go out. Each is said as soon as it is known.
+ */
+export interface LapseHandler {
+  lapsed(rooms: string[]): void;
+  restored(rooms: string[]): void;
+}
 
 /**
  * Carries a room's messages between replicas and keeps its bounded history.
@@ -110,8 +119,8 @@ export interface Broker {
   onDelivery(handler: DeliveryHandler): void;
   /** up: reachable again; down: unreachable. */
   on(event: BrokerEvent, listener: () => void): void;
-  /** Rooms restored after a lapse of their subscription. Set once. */
-  onRestored(handler: RestoredHandler): void;
+  /** Lapses and restorations of room subscriptions. Set once. */
+  onLapses(handler: LapseHandler): void;
 
   subscribe(room: string): Promise<void>;
   unsubscribe(room: string): Promise<void>;

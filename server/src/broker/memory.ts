@@ -13,7 +13,7 @@ import {
   type MessageDraft,
   type Replay,
   type ReplayQuery,
-  type RestoredHandler,
+  type LapseHandler,
   type StoredMessage,
   type UserDeliveryHandler,
 } from './broker.js';
@@ -117,7 +117,7 @@ export class MemoryBroker implements Broker {
     return this.liveLog(room) !== undefined;
   }
 
-  onRestored(_handler: RestoredHandler): void {
+  onLapses(_handler: LapseHandler): void {
     // Memory subscriptions never lapse.
   }
 

@@ -20,7 +20,7 @@ import {
   type MessageDraft,
   type Replay,
   type ReplayQuery,
-  type RestoredHandler,
+  type LapseHandler,
   type StoredMessage,
   type UserDeliveryHandler,
 } from './broker.js';
@@ -38,6 +38,8 @@ export interface RedisBrokerOptions {
   /** How long a send's idempotency key is remembered (ms). */
   dedupeTtlMs?: number;
   keyPrefix?: string;
+  /** Names this process's connections in CLIENT LIST: `<name>` for commands, `<name>:sub` for subscriptions. */
+  connectionName?: string;
   /** Connection errors (ioredis reconnects by itself); for logs and metrics. */
   onError?: (err: Error) => void;
 }
@@ -62,7 +64,7 @@ export class RedisBroker implements Broker {
   private readonly events = new EventEmitter();
   private handler: DeliveryHandler = () => {};
   private userHandler: UserDeliveryHandler = () => {};
-  private restoredHandler: RestoredHandler = () => {};
+  private lapses: LapseHandler = { lapsed: () => {}, restored: () => {} };
   /** Rooms and users the node wants, by channel. */
   private readonly wanted = new Map<string, { room: string } | { user: string }>();
   private pubDown = false;
@@ -71,7 +73,9 @@ export class RedisBroker implements Broker {
   constructor(private readonly options: RedisBrokerOptions) {
     this.keys = new RedisKeys(options.keyPrefix);
     const target = options.redis;
-    this.pub = connectCommands(target, { commandTimeoutMs: options.commandTimeoutMs });
+    const name = options.connectionName;
+    this.pub = connectCommands(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: name });
+    const subName = name === undefined ? undefined : `${name}:sub`;
     this.pub.defineCommand('roomcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
     this.pub.defineCommand('roomcastReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
     this.pub.defineCommand('roomcastCheckLog', { numberOfKeys: 4, lua: CHECK_LOG_SCRIPT });
@@ -81,13 +85,15 @@ export class RedisBroker implements Broker {
             // A shard's subscriber waits for its connection instead of failing a subscribe made while it dials.
             connectServer({ mode: 'single', url: `redis${target.tls ? 's' : ''}://${host}:${port}`, username: target.username, password: target.password, tls: target.tls }, {
               commandTimeoutMs: options.commandTimeoutMs,
+              connectionName: subName,
               autoResubscribe: false,
               enableOfflineQueue: true,
             }),
           )
-        : new ServerSubscriber(connectServer(target, { commandTimeoutMs: options.commandTimeoutMs, autoResubscribe: false }));
+        : new ServerSubscriber(connectServer(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: subName, autoResubscribe: false }));
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
-    this.sub.on('restored', (channels: string[]) => this.restored(channels));
+    this.sub.on('lapsed', (channels: string[]) => this.lapses.lapsed(this.roomsOf(channels)));
+    this.sub.on('restored', (channels: string[]) => this.lapses.restored(this.roomsOf(channels)));
     this.sub.on('down', () => this.events.emit('down'));
     this.sub.on('up', () => this.isReady() && this.events.emit('up'));
     this.pub.on('close', () => {
@@ -116,8 +122,8 @@ export class RedisBroker implements Broker {
     this.userHandler = handler;
   }
 
-  onRestored(handler: RestoredHandler): void {
-    this.restoredHandler = handler;
+  onLapses(handler: LapseHandler): void {
+    this.lapses = handler;
   }
 
   on(event: BrokerEvent, listener: () => void): void {
@@ -282,12 +288,13 @@ export class RedisBroker implements Broker {
     if (delivery) this.handler(delivery);
   }
 
-  private restored(channels: string[]): void {
+  /** The rooms among these channels (user channels carry nothing stored: no gap to fill). */
+  private roomsOf(channels: string[]): string[] {
     const rooms: string[] = [];
     for (const channel of channels) {
       const what = this.wanted.get(channel);
       if (what && 'room' in what) rooms.push(what.room);
     }
-    if (rooms.length > 0) this.restoredHandler(rooms);
+    return rooms;
   }
 }

@@ -106,6 +106,7 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
     redis.on('close', () => {
       if (this.closed || created.down) return;
       created.down = true;
+      this.emit('lapsed', [...created.channels]);
       this.emit('down');
       // A master that went away may have failed over: ask the cluster now rather than at the next periodic refresh.
       this.cluster.refreshSlotsCache();
@@ -152,6 +153,8 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
     for (const [channel, owner] of [...this.owners]) {
       const now = this.ownerOf(channel);
       if (!now || now === owner) continue;
+      // From here until its restore, what arrives for it may follow a gap (published where we were not subscribed).
+      this.emit('lapsed', [channel]);
       const old = this.shards.get(owner);
       old?.channels.delete(channel);
       if (old?.redis.status === 'ready') old.redis.sunsubscribe(channel).catch(() => undefined);

@@ -6,6 +6,8 @@ export type RedisClient = Redis | Cluster;
 
 export interface ConnectOptions {
   commandTimeoutMs?: number;
+  /** The connection's name in CLIENT LIST (which replica, which job). */
+  connectionName?: string;
 }
 
 /**
@@ -21,6 +23,7 @@ function baseOptions(target: RedisTarget, options: ConnectOptions): RedisOptions
     lazyConnect: false,
     commandTimeout: options.commandTimeoutMs,
   };
+  if (options.connectionName) base.connectionName = options.connectionName;
   if (target.username) base.username = target.username;
   if (target.password) base.password = target.password;
   if (target.tls) base.tls = {};
@@ -29,8 +32,8 @@ function baseOptions(target: RedisTarget, options: ConnectOptions): RedisOptions
 
 /** One connection to the server (single or Sentinel mode) with these extra options. */
 export function connectServer(target: RedisTarget, options: ConnectOptions & RedisOptions = {}): Redis {
-  const { commandTimeoutMs, ...extra } = options;
-  const base = { ...baseOptions(target, { commandTimeoutMs }), ...extra };
+  const { commandTimeoutMs, connectionName, ...extra } = options;
+  const base = { ...baseOptions(target, { commandTimeoutMs, connectionName }), ...extra };
   switch (target.mode) {
     case 'single':
       // The URL's own credentials and TLS (rediss://) win over REDIS_PASSWORD / REDIS_TLS.

@@ -9,8 +9,10 @@ import { withTimeout } from './connect.js';
  * subscriber says which channels are live again, and the broker fills each
  * one's gap from its room's log. Per channel, never a global resync.
  *
- * Events: 'message' (channel, payload), 'restored' (channels: string[]),
- * 'down' (a connection was lost), 'up' (every connection is back).
+ * Events: 'message' (channel, payload), 'lapsed' (channels: string[], said
+ * the moment they are lost, before any message that may follow their gap),
+ * 'restored' (channels: string[]), 'down' (a connection was lost), 'up'
+ * (every connection is back).
  */
 export interface ShardSubscriber extends EventEmitter {
   /** Resolves once Redis confirmed the subscription. Rejects (fast) while unreachable. */
@@ -37,6 +39,7 @@ export class ServerSubscriber extends EventEmitter implements ShardSubscriber {
     redis.on('close', () => {
       if (this.closed || this.down) return;
       this.down = true;
+      this.emit('lapsed', [...this.wanted]);
       this.emit('down');
     });
     redis.on('ready', () => {
