@@ -139,7 +139,7 @@ describe('RedisBroker through a Redis outage', () => {
     const inbox = new Inbox(broker);
     const events: string[] = [];
     for (const event of ['down', 'up'] as const) broker.on(event, () => events.push(event));
-    broker.onRestored((rooms) => events.push(`restored ${rooms.join(',')}`));
+    broker.onLapses({ lapsed: (rooms) => events.push(`lapsed ${rooms.join(',')}`), restored: (rooms) => events.push(`restored ${rooms.join(',')}`) });
     const room = uniqueRoom('outage');
     await broker.subscribe(room);
     const before = await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'before' });
@@ -147,6 +147,7 @@ describe('RedisBroker through a Redis outage', () => {
 
     await flaky.stop();
     await until(() => events.includes('down'), 10_000, 'the down event');
+    expect(events).toContain(`lapsed ${room}`);
     expect(broker.isReady()).toBe(false);
     // Every call rejects, and none hangs (the test timeout would catch a hang).
     await expect(broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'lost' })).rejects.toBeInstanceOf(Error);
@@ -156,6 +157,7 @@ describe('RedisBroker through a Redis outage', () => {
     await flaky.restart();
     await until(() => events.includes(`restored ${room}`), 15_000, 'the restored event naming the room');
     expect(events.indexOf('up')).toBeGreaterThan(events.indexOf('down'));
+    expect(events.indexOf(`restored ${room}`)).toBeGreaterThan(events.indexOf(`lapsed ${room}`));
     expect(broker.isReady()).toBe(true);
     // The subscription came back without anyone calling subscribe again.
     const after = await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'after' });
