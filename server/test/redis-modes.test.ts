@@ -52,7 +52,7 @@ function contracts(mode: string, topology: () => RedisTopology): void {
 
 /** Drops this broker's subscriber connection on one server (as a crash or a network cut would). */
 async function dropSubscriber(server: Redis, name: string): Promise<void> {
-  const clients = String(await server.client('LIST', 'TYPE', 'pubsub')).split('\n');
+  const clients = String(await server.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).split('\n');
   const ours = clients.filter((line) => line.includes(` name=${name}:sub `));
   expect(ours, `the subscriber connection named ${name}:sub`).toHaveLength(1);
   await server.client('KILL', 'ID', ours[0]!.match(/^id=(\d+)/)![1]!);
