@@ -38,14 +38,21 @@ export interface RedisBrokerOptions {
   /** How long a send's idempotency key is remembered (ms). */
   dedupeTtlMs?: number;
   keyPrefix?: string;
-  /** Names this process's connections in CLIENT LIST: `<name>` for commands, `<name>:sub` for subscriptions. */
+  /** Names this process's connections in CLIENT LIST: `<name>`, and `<name>:sub` for a Cluster shard's subscriptions. */
   connectionName?: string;
   /** Connection errors (ioredis reconnects by itself); for logs and metrics. */
   onError?: (err: Error) => void;
 }
 
-/** An epoch nobody has used: names one incarnation of a room's log. */
-const newEpoch = () => randomBytes(9).toString('base64url');
+/**
+ * An epoch nobody has used: names one incarnation of a room's log. A random
+ * base per process (96 bits) and a counter: every publish offers one (used
+ * only when the log has none yet), so it costs no entropy, and no syscall,
+ * per message.
+ */
+const EPOCH_BASE = randomBytes(12).toString('base64url');
+let epochs = 0;
+const newEpoch = () => `${EPOCH_BASE}${(++epochs).toString(36)}`;
 /** An epoch made by a read (a join of an empty room) lives at most this long before a write confirms it. */
 const READ_EPOCH_TTL_MS = 24 * 3600_000;
 const DEFAULT_DEDUPE_TTL_MS = 10 * 60_000;
@@ -74,7 +81,12 @@ export class RedisBroker implements Broker {
     this.keys = new RedisKeys(options.keyPrefix);
     const target = options.redis;
     const name = options.connectionName;
-    this.pub = connectCommands(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: name });
+    // One server (single, Sentinel): commands and subscriptions share one RESP3 connection, so the reply
+    // to a send's script and the sender's own pub/sub copy arrive in one read, and Redis writes them at once.
+    this.pub =
+      target.mode === 'cluster'
+        ? connectCommands(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: name })
+        : connectServer(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: name, autoResubscribe: false });
     const subName = name === undefined ? undefined : `${name}:sub`;
     this.pub.defineCommand('roomcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
     this.pub.defineCommand('roomcastReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
@@ -90,7 +102,7 @@ export class RedisBroker implements Broker {
               enableOfflineQueue: true,
             }),
           )
-        : new ServerSubscriber(connectServer(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: subName, autoResubscribe: false }));
+        : new ServerSubscriber(this.pub as Redis);
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
     this.sub.on('lapsed', (channels: string[]) => this.lapses.lapsed(this.roomsOf(channels)));
     this.sub.on('restored', (channels: string[]) => this.lapses.restored(this.roomsOf(channels)));

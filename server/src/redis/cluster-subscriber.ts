@@ -28,6 +28,8 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   private readonly shards = new Map<string, Shard>();
   /** channel → the master ("host:port") it is subscribed on. */
   private readonly owners = new Map<string, string>();
+  /** channel → its slot, hashed once. */
+  private readonly slots = new Map<string, number>();
   private closed = false;
   private reconciling: Promise<void> = Promise.resolve();
 
@@ -46,12 +48,14 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
     if (!owner) throw new Error(`no master known for the slot of ${channel} (the cluster is not ready)`);
     const shard = this.shardFor(owner);
     this.owners.set(channel, owner);
+    this.slots.set(channel, this.slotOf(channel));
     shard.channels.add(channel);
     try {
       await shard.redis.ssubscribe(channel);
     } catch (err) {
       if (this.owners.get(channel) === owner) {
         this.owners.delete(channel);
+        this.slots.delete(channel);
         shard.channels.delete(channel);
       }
       // A MOVED answer: our map is stale. Refresh it for the next attempt.
@@ -63,6 +67,7 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   async unsubscribe(channel: string): Promise<void> {
     const owner = this.owners.get(channel);
     this.owners.delete(channel);
+    this.slots.delete(channel);
     const shard = owner === undefined ? undefined : this.shards.get(owner);
     if (!shard) return;
     shard.channels.delete(channel);
@@ -89,7 +94,11 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   }
 
   private ownerOf(channel: string): string | undefined {
-    return this.cluster.slots[calculateSlot(channel)]?.[0];
+    return this.cluster.slots[this.slotOf(channel)]?.[0];
+  }
+
+  private slotOf(channel: string): number {
+    return this.slots.get(channel) ?? calculateSlot(channel);
   }
 
   private shardFor(owner: string): Shard {
