@@ -79,6 +79,26 @@ describe('Redis Cluster (3 masters + 3 replicas)', () => {
   const shared = useSharedCluster();
   contracts('a Redis Cluster', () => shared.topology);
 
+  it("a room's messages are published over the subscriber connection to its master (the reply and the own copy in one read)", async () => {
+    const { broker, name } = await watchedBroker(shared.topology);
+    const cluster = broker.client as Cluster;
+    const room = 'direct-publish';
+    const owner = cluster.slots[calculateSlot(broker.keys.channel(room))]![0]!;
+    const master = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === owner)!;
+    const lastCommandOf = async (connection: string) =>
+      String(await master.call('CLIENT', 'LIST'))
+        .split('\n')
+        .find((line) => line.includes(` name=${connection} `))
+        ?.match(/ cmd=(\S+)/)?.[1];
+    // Not subscribed: the Cluster client carries it.
+    await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'before' });
+    expect(await lastCommandOf(`${name}:sub`)).toBeUndefined();
+    await broker.subscribe(room);
+    await broker.publish({ room, user: { id: 'u', name: 'u' }, text: 'after' });
+    // EVAL the first time on a connection, EVALSHA after.
+    expect(['eval', 'evalsha']).toContain(await lastCommandOf(`${name}:sub`));
+  });
+
   it("a shard's subscriber connection lost: its rooms are reported lapsed at once, then restored; another shard's rooms are not", async () => {
     const { broker, name, events } = await watchedBroker(shared.topology);
     const cluster = broker.client as Cluster;

@@ -44,6 +44,9 @@ export interface RedisBrokerOptions {
   onError?: (err: Error) => void;
 }
 
+/** A Cluster's answer that the command ran nowhere and belongs elsewhere (or later). */
+const isRedirect = (err: unknown) => err instanceof Error && err.name === 'ReplyError' && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(err.message);
+
 /**
  * An epoch nobody has used: names one incarnation of a room's log. A random
  * base per process (96 bits) and a counter: every publish offers one (used
@@ -88,19 +91,17 @@ export class RedisBroker implements Broker {
         ? connectCommands(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: name })
         : connectServer(target, { commandTimeoutMs: options.commandTimeoutMs, connectionName: name, autoResubscribe: false });
     const subName = name === undefined ? undefined : `${name}:sub`;
-    this.pub.defineCommand('roomcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
-    this.pub.defineCommand('roomcastReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
-    this.pub.defineCommand('roomcastCheckLog', { numberOfKeys: 4, lua: CHECK_LOG_SCRIPT });
+    this.withScripts(this.pub);
     this.sub =
       target.mode === 'cluster'
         ? new ClusterSubscriber(this.pub as Cluster, (host, port) =>
             // A shard's subscriber waits for its connection instead of failing a subscribe made while it dials.
-            connectServer({ mode: 'single', url: `redis${target.tls ? 's' : ''}://${host}:${port}`, username: target.username, password: target.password, tls: target.tls }, {
+            this.withScripts(connectServer({ mode: 'single', url: `redis${target.tls ? 's' : ''}://${host}:${port}`, username: target.username, password: target.password, tls: target.tls }, {
               commandTimeoutMs: options.commandTimeoutMs,
               connectionName: subName,
               autoResubscribe: false,
               enableOfflineQueue: true,
-            }),
+            })),
           )
         : new ServerSubscriber(this.pub as Redis);
     this.sub.on('message', (channel: string, payload: string) => this.receive(channel, payload));
@@ -119,6 +120,14 @@ export class RedisBroker implements Broker {
     });
     // ioredis reconnects by itself. Without a listener an 'error' event would crash the process.
     this.pub.on('error', (err: Error) => options.onError?.(err));
+  }
+
+  /** Defines the broker's scripts on a connection. */
+  private withScripts<T extends RedisClient>(redis: T): T {
+    redis.defineCommand('roomcastPublish', { numberOfKeys: 7, lua: PUBLISH_SCRIPT });
+    redis.defineCommand('roomcastReplay', { numberOfKeys: 3, lua: REPLAY_SCRIPT });
+    redis.defineCommand('roomcastCheckLog', { numberOfKeys: 4, lua: CHECK_LOG_SCRIPT });
+    return redis;
   }
 
   /** The command connection, shared with the Redis presence manager and the room store. */
@@ -167,7 +176,7 @@ export class RedisBroker implements Broker {
     const head = `{"type":"message","room":"${draft.room}","id":"`;
     const { historyMaxLen } = this.options;
     const { room } = draft;
-    const [id, storedBody, duplicate] = await this.pub.roomcastPublish(
+    const args = [
       this.keys.log(room),
       this.keys.trimmed(room),
       this.keys.meta(room),
@@ -183,9 +192,28 @@ export class RedisBroker implements Broker {
       this.options.idleTtlMs ?? 0,
       newEpoch(),
       this.options.dedupeTtlMs ?? DEFAULT_DEDUPE_TTL_MS,
-    );
+    ] satisfies Parameters<RedisClient['roomcastPublish']>;
+    const [id, storedBody, duplicate] = await this.runPublish(this.keys.channel(room), args);
     if (duplicate === 1) return { id, frame: messageFrame(room, id, storedBody || body), duplicate: true };
     return { id, frame: messageFrame(room, id, body) };
+  }
+
+  /**
+   * On a Cluster, the publish goes over the subscriber connection to the
+   * room's master when there is a live one (there is whenever a local member
+   * sends): the script's reply and the sender's own copy then arrive in one
+   * read, as on one server. A redirect (the slot moved: nothing ran) goes
+   * through the Cluster client, which follows it.
+   */
+  private async runPublish(channel: string, args: Parameters<RedisClient['roomcastPublish']>): Promise<[id: string, body: string, duplicate: 0 | 1]> {
+    const direct = this.sub.commandsFor?.(channel);
+    if (!direct) return this.pub.roomcastPublish(...args);
+    try {
+      return await direct.roomcastPublish(...args);
+    } catch (err) {
+      if (!isRedirect(err)) throw err;
+      return this.pub.roomcastPublish(...args);
+    }
   }
 
   async publishEvent(room: string, frame: string, skip = ''): Promise<void> {

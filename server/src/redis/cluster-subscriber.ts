@@ -75,6 +75,12 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
     this.dropIfIdle(owner!);
   }
 
+  commandsFor(channel: string): Redis | undefined {
+    const owner = this.owners.get(channel);
+    const shard = owner === undefined ? undefined : this.shards.get(owner);
+    return shard && !shard.down && shard.redis.status === 'ready' ? shard.redis : undefined;
+  }
+
   isReady(): boolean {
     if (this.cluster.status !== 'ready') return false;
     for (const shard of this.shards.values()) if (shard.channels.size > 0 && (shard.down || shard.redis.status !== 'ready')) return false;

@@ -19,6 +19,12 @@ export interface ShardSubscriber extends EventEmitter {
   subscribe(channel: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
   isReady(): boolean;
+  /**
+   * A ready connection to the server that carries this channel's slot, for
+   * commands of that slot (RESP3 lets one connection subscribe and run
+   * commands), when the subscriber has its own; undefined otherwise.
+   */
+  commandsFor?(channel: string): Redis | undefined;
   /** A timed round trip on every subscriber connection. */
   ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
