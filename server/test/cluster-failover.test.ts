@@ -105,6 +105,10 @@ describe('three replicas on a 3-master Redis Cluster', () => {
     if (keys.length > 0) await command(source, ['MIGRATE', '127.0.0.1', String(target), '', '0', '5000', ...auth, 'KEYS', ...keys]);
     for (const port of masters) await command(port, ['CLUSTER', 'SETSLOT', String(slot), 'NODE', String(targetId)]);
     expect(await topology.masterFor(slot)).toBe(target);
+    // Each replica follows the slot at once, on the SUNSUBSCRIBE the old master pushes, not at its next
+    // periodic slot refresh (10 s): all three subscribe on the new master, before anyone publishes there.
+    const channel = `rc:{${room}}`;
+    await until(async () => ((await command(target, ['PUBSUB', 'SHARDNUMSUB', channel])) as [string, number])[1] === 3, 3000, 'the replicas to subscribe on the new master');
 
     // Published on the new master, right away and a little later: nobody misses them.
     const after: ChatMessage[] = [];

@@ -129,6 +129,13 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
     redis.on('ready', () => {
       if (created.down && !this.closed) void this.restoreShard(owner, created);
     });
+    // Redis pushes an unasked SUNSUBSCRIBE when a slot leaves this master (ioredis says 'moved'):
+    // refresh the slot map now, and the reconcile moves the channel to the slot's new master. Once
+    // more a little later: the node asked first may not know of the move yet.
+    redis.on('moved', () => {
+      this.cluster.refreshSlotsCache();
+      setTimeout(() => this.closed || this.cluster.refreshSlotsCache(), RESTORE_RETRY_MS).unref();
+    });
     redis.on('error', () => undefined); // reconnects by itself; the cluster client reports errors
     this.shards.set(owner, created);
     return created;
