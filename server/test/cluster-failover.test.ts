@@ -108,7 +108,7 @@ describe('three replicas on a 3-master Redis Cluster', () => {
     // Each replica follows the slot at once, on the SUNSUBSCRIBE the old master pushes, not at its next
     // periodic slot refresh (10 s): all three subscribe on the new master, before anyone publishes there.
     const channel = `rc:{${room}}`;
-    await until(async () => ((await command(target, ['PUBSUB', 'SHARDNUMSUB', channel])) as [string, number])[1] === 3, 3000, 'the replicas to subscribe on the new master');
+    await until(async () => ((await command(target, ['PUBSUB', 'SHARDNUMSUB', channel])) as [string, number])[1] === 3, 4000, 'the replicas to subscribe on the new master');
 
     // Published on the new master, right away and a little later: nobody misses them.
     const after: ChatMessage[] = [];

@@ -130,11 +130,11 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
       if (created.down && !this.closed) void this.restoreShard(owner, created);
     });
     // Redis pushes an unasked SUNSUBSCRIBE when a slot leaves this master (ioredis says 'moved'):
-    // refresh the slot map now, and the reconcile moves the channel to the slot's new master. Once
-    // more a little later: the node asked first may not know of the move yet.
+    // refresh the slot map now, and the reconcile moves the channel to the slot's new master. Again
+    // 0.5, 1 and 2 s later: the node asked may not have heard of the move yet (gossip).
     redis.on('moved', () => {
       this.cluster.refreshSlotsCache();
-      setTimeout(() => this.closed || this.cluster.refreshSlotsCache(), RESTORE_RETRY_MS).unref();
+      for (const times of [1, 2, 4]) setTimeout(() => this.closed || this.cluster.refreshSlotsCache(), times * RESTORE_RETRY_MS).unref();
     });
     redis.on('error', () => undefined); // reconnects by itself; the cluster client reports errors
     this.shards.set(owner, created);
