@@ -38,6 +38,8 @@ export class ChatApi {
   constructor(
     private readonly fetch: FetchLike,
     private readonly baseUrl: string,
+    /** A request with no answer by then is aborted (a TimeoutError, like any network failure). */
+    private readonly timeoutMs = 15_000,
   ) {}
 
   /** How this deployment signs people in (no token needed). */
@@ -99,7 +101,7 @@ export class ChatApi {
   }
 
   private async request<T>(path: string, init: RequestInit): Promise<T> {
-    const response = await this.fetch(`${this.baseUrl}${path}`, init);
+    const response = await this.fetch(`${this.baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
     // 204 has no body; anything else that is not JSON counts as none.
     const body: unknown = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) {
