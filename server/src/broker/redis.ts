@@ -44,8 +44,8 @@ export interface RedisBrokerOptions {
   onError?: (err: Error) => void;
 }
 
-/** A Cluster's answer that the command ran nowhere and belongs elsewhere (or later). */
-const isRedirect = (err: unknown) => err instanceof Error && err.name === 'ReplyError' && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(err.message);
+/** A Cluster's answer that the command ran nowhere and belongs elsewhere, or later (READONLY: a master that came back as a replica). */
+const isRedirect = (err: unknown) => err instanceof Error && err.name === 'ReplyError' && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN|READONLY) /.test(err.message);
 
 /**
  * An epoch nobody has used: names one incarnation of a room's log. A random
