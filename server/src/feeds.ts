@@ -25,6 +25,8 @@ interface RoomFeed {
   syncing: Delivery[] | null;
   /** A gap is being filled. */
   repairing?: boolean;
+  /** The subscription lapsed and has not been reported restored since: keep holding. */
+  lapsed?: boolean;
   /** The subscription lapsed again while its gap was being filled: fill again. */
   repairAgain?: boolean;
   /**
@@ -141,7 +143,9 @@ export class RoomFeeds {
   hold(rooms: string[]): void {
     for (const room of rooms) {
       const feed = this.feeds.get(room);
-      if (feed) feed.syncing ??= [];
+      if (!feed) continue;
+      feed.lapsed = true;
+      feed.syncing ??= [];
     }
   }
 
@@ -150,7 +154,10 @@ export class RoomFeeds {
    * each missed from its log, then release what arrived meanwhile.
    */
   async resync(rooms: string[]): Promise<void> {
-    this.hold(rooms);
+    for (const room of rooms) {
+      const feed = this.feeds.get(room);
+      if (feed) feed.syncing ??= [];
+    }
     // First our own members, so that the stored presence compared below includes them; bounded, so
     // that a store still failing over delays the gap fill, never blocks it.
     await withTimeout(this.deps.presence.reassert(), REPAIR_ATTEMPT_TIMEOUT_MS, 'presence reassert').catch((err) =>
@@ -178,15 +185,23 @@ export class RoomFeeds {
     const current = () => this.feeds.get(room) === feed;
     try {
       do {
+        // Restored: this fill covers every lapse reported so far.
         feed.repairAgain = false;
+        feed.lapsed = false;
         while (!(await this.fillGap(room, feed)) && current()) await new Promise((resolve) => setTimeout(resolve, REPAIR_RETRY_MS));
       } while (feed.repairAgain && current());
     } finally {
       feed.repairing = false;
-      const waiting = feed.syncing ?? [];
-      feed.syncing = null;
-      for (const delivery of waiting) this.dispatch(feed, delivery);
+      // Lapsed again after the last fill began, and not restored yet: the next restore's repair releases.
+      if (!feed.lapsed || !current()) this.release(feed);
     }
+  }
+
+  /** Sends what waited during the gap, in order (ids already sent are dropped by dispatch). */
+  private release(feed: RoomFeed): void {
+    const waiting = feed.syncing ?? [];
+    feed.syncing = null;
+    for (const delivery of waiting) this.dispatch(feed, delivery);
   }
 
   /** What the gap swallowed: messages from the log, removals, presence diffs. False when the store failed. */

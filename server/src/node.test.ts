@@ -44,6 +44,7 @@ class LaggingBroker implements Broker {
   readonly held: Delivery[] = [];
   private readonly events = new EventEmitter();
   beforeHistory: (() => Promise<void>) | undefined;
+  afterHistory: (() => Promise<void>) | undefined;
 
   constructor(readonly inner: MemoryBroker) {
     inner.onDelivery((delivery) => this.held.push(delivery));
@@ -101,7 +102,11 @@ class LaggingBroker implements Broker {
   }
   async history(room: string, query: HistoryQuery): Promise<HistoryPage> {
     await this.runHook();
-    return this.inner.history(room, query);
+    const page = await this.inner.history(room, query);
+    const after = this.afterHistory;
+    this.afterHistory = undefined;
+    await after?.();
+    return page;
   }
   async replay(room: string, query: ReplayQuery): Promise<Replay> {
     await this.runHook();
@@ -320,6 +325,35 @@ describe('ChatNode after a gap in the subscription (resync)', () => {
     broker.restore([room]);
     await resynced(1);
     expect(reader.messageIds(room)).toEqual([before.id, lost.id, after.id]);
+  });
+
+  it('a lapse during a gap fill keeps the room held until that lapse is restored too', async () => {
+    const { broker, node, connect, resynced } = setup();
+    const room = 'lapse-twice';
+    const reader = connect('c1', 'reader');
+    await node.join(reader.asConnection(), room, {});
+    const before = await broker.publish({ room, user: author, text: 'before' });
+    broker.release();
+
+    broker.lapse([room]);
+    let lost: StoredMessage | undefined;
+    let after: StoredMessage | undefined;
+    // Just after the first fill read the log, the subscription lapses again: a message is lost in the
+    // new gap, and a newer one arrives live before this second lapse is reported restored.
+    broker.afterHistory = async () => {
+      broker.lapse([room]);
+      lost = await broker.publish({ room, user: author, text: 'in the second gap' });
+      broker.drop();
+      after = await broker.publish({ room, user: author, text: 'after' });
+      broker.release();
+    };
+    broker.restore([room]);
+    await resynced(1);
+    expect(reader.messageIds(room)).toEqual([before.id]);
+
+    broker.restore([room]);
+    await resynced(2);
+    expect(reader.messageIds(room)).toEqual([before.id, lost!.id, after!.id]);
   });
 
   it('sends the presence diffs the gap swallowed as one diff', async () => {
