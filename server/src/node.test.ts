@@ -305,21 +305,33 @@ describe('ChatNode sends: one truthful outcome, never stored twice', () => {
 describe('ChatNode after a gap in the subscription (resync)', () => {
   const presenceFrames = (connection: FakeConnection) => connection.frames.filter((f): f is PresenceFrame => f.type === 'presence');
 
-  it('a message that arrives live between the lapse and its restore waits for the gap: nothing is skipped', async () => {
-    const { broker, node, connect, resynced } = setup();
-    const room = 'lapse';
-    const reader = connect('c1', 'reader');
-    await node.join(reader.asConnection(), room, {});
-    const before = await broker.publish({ room, user: author, text: 'before' });
-    broker.release();
+  /** A reader in `room` who has received one message ('before'). */
+  async function readerWithOne(room: string) {
+    const t = setup();
+    const reader = t.connect('c1', 'reader');
+    await t.node.join(reader.asConnection(), room, {});
+    const before = await t.broker.publish({ room, user: author, text: 'before' });
+    t.broker.release();
+    return { ...t, reader, before };
+  }
 
-    // The subscription lapses (a shard died): what is published on the new master before we subscribe there is lost to us...
-    broker.lapse([room]);
+  /** While the subscription is lapsed: one message lost in the gap, then a newer one delivered live. */
+  async function gapThenLive(broker: LaggingBroker, room: string): Promise<[StoredMessage, StoredMessage]> {
     const lost = await broker.publish({ room, user: author, text: 'published in the gap' });
     broker.drop();
-    // ...and once subscribed there, the next message arrives before the subscriber has reported the restore.
     const after = await broker.publish({ room, user: author, text: 'after' });
     broker.release();
+    return [lost, after];
+  }
+
+  it('a message that arrives live between the lapse and its restore waits for the gap: nothing is skipped', async () => {
+    const room = 'lapse';
+    const { broker, reader, before, resynced } = await readerWithOne(room);
+
+    // The subscription lapses (a shard died): what is published on the new master before we subscribe there is lost to us...
+    // ...and once subscribed there, the next message arrives before the subscriber has reported the restore.
+    broker.lapse([room]);
+    const [lost, after] = await gapThenLive(broker, room);
     expect(reader.messageIds(room)).toEqual([before.id]);
 
     broker.restore([room]);
@@ -328,12 +340,8 @@ describe('ChatNode after a gap in the subscription (resync)', () => {
   });
 
   it('a lapse during a gap fill keeps the room held until that lapse is restored too', async () => {
-    const { broker, node, connect, resynced } = setup();
     const room = 'lapse-twice';
-    const reader = connect('c1', 'reader');
-    await node.join(reader.asConnection(), room, {});
-    const before = await broker.publish({ room, user: author, text: 'before' });
-    broker.release();
+    const { broker, reader, before, resynced } = await readerWithOne(room);
 
     broker.lapse([room]);
     let lost: StoredMessage | undefined;
@@ -342,10 +350,7 @@ describe('ChatNode after a gap in the subscription (resync)', () => {
     // new gap, and a newer one arrives live before this second lapse is reported restored.
     broker.afterHistory = async () => {
       broker.lapse([room]);
-      lost = await broker.publish({ room, user: author, text: 'in the second gap' });
-      broker.drop();
-      after = await broker.publish({ room, user: author, text: 'after' });
-      broker.release();
+      [lost, after] = await gapThenLive(broker, room);
     };
     broker.restore([room]);
     await resynced(1);
