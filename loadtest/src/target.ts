@@ -97,22 +97,7 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
   if (opts.stack !== 'roomcast') {
     if (opts.redis === 'cluster') throw new Error(`the ${stackNames[opts.stack]} runs on one redis-server only: a Redis Cluster is Roomcast's alone`);
     const peer = await startPeerCluster({ peer: opts.stack, replicas: opts.replicas, workers: opts.workers });
-    return {
-      stack: opts.stack,
-      url: peer.url,
-      transport: transportFor(opts.stack, peer.url),
-      launched: true,
-      pidGroups: () => ({ replicas: peer.replicas.filter((r) => r.alive).map((r) => r.pid), nginx: [peer.nginx.pid], redis: [peer.redis.pid] }),
-      processes: () => [
-        ...peer.replicas.filter((r) => r.alive).map((r) => ({ name: r.nodeId, group: 'replicas', pid: r.pid })),
-        { name: 'nginx', group: 'nginx', pid: peer.nginx.pid },
-        { name: 's1', group: 'redis', pid: peer.redis.pid },
-      ],
-      redisShards: [{ name: 's1', port: peer.redis.port, slots: [[0, 16383]] }],
-      redisLayout: 'single',
-      replicas: peer.replicas,
-      stop: () => peer.stop(),
-    };
+    return onOneRedis(opts.stack, peer, transportFor(opts.stack, peer.url));
   }
   if (opts.redis === 'cluster') {
     const cluster = await startCluster({ replicas: opts.replicas, workers: opts.workers, env: opts.env, entry: opts.entry, redis: 'cluster' });
@@ -154,25 +139,36 @@ export async function openTarget(opts: TargetOptions): Promise<Target> {
     }
   }
   const cluster = await startCluster({ replicas: opts.replicas, workers: opts.workers, env: opts.env, entry: opts.entry });
+  return onOneRedis('roomcast', cluster, transportFor('roomcast', cluster.url, cluster.secret));
+}
+
+/** What a launcher on one redis-server hands back (Roomcast's and the peers' alike). */
+interface OneRedisLaunch {
+  url: string;
+  replicas: ReplicaHandle[];
+  nginx: { pid: number };
+  redis: { pid: number; port: number };
+  stop(): Promise<void>;
+}
+
+/** A launched stack on one redis-server: its replicas, nginx, and that server as shard s1 (every slot). */
+function onOneRedis(stack: Stack, launched: OneRedisLaunch, transport: Transport): Target {
+  const replicas = () => launched.replicas.filter((r) => r.alive);
   return {
-    stack: 'roomcast',
-    url: cluster.url,
-    transport: transportFor('roomcast', cluster.url, cluster.secret),
+    stack,
+    url: launched.url,
+    transport,
     launched: true,
-    pidGroups: () => ({
-      replicas: cluster.replicas.filter((r) => r.alive).map((r) => r.pid),
-      nginx: [cluster.nginx.pid],
-      redis: [cluster.redis.pid],
-    }),
+    pidGroups: () => ({ replicas: replicas().map((r) => r.pid), nginx: [launched.nginx.pid], redis: [launched.redis.pid] }),
     processes: () => [
-      ...cluster.replicas.filter((r) => r.alive).map((r) => ({ name: r.nodeId, group: 'replicas', pid: r.pid })),
-      { name: 'nginx', group: 'nginx', pid: cluster.nginx.pid },
-      { name: 's1', group: 'redis', pid: cluster.redis.pid },
+      ...replicas().map((r) => ({ name: r.nodeId, group: 'replicas', pid: r.pid })),
+      { name: 'nginx', group: 'nginx', pid: launched.nginx.pid },
+      { name: 's1', group: 'redis', pid: launched.redis.pid },
     ],
-    redisShards: [{ name: 's1', port: cluster.redis.port, slots: [[0, 16383]] }],
+    redisShards: [{ name: 's1', port: launched.redis.port, slots: [[0, 16383]] }],
     redisLayout: 'single',
-    replicas: cluster.replicas,
-    stop: () => cluster.stop(),
+    replicas: launched.replicas,
+    stop: () => launched.stop(),
   };
 }
 
