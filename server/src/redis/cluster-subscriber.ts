@@ -26,10 +26,8 @@ interface Shard {
  */
 export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   private readonly shards = new Map<string, Shard>();
-  /** channel → the master ("host:port") it is subscribed on. */
-  private readonly owners = new Map<string, string>();
-  /** channel → its slot, hashed once. */
-  private readonly slots = new Map<string, number>();
+  /** channel → the master ("host:port") it is subscribed on, and its slot (hashed once). */
+  private readonly subscribed = new Map<string, { owner: string; slot: number }>();
   private closed = false;
   private reconciling: Promise<void> = Promise.resolve();
 
@@ -44,18 +42,17 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   }
 
   async subscribe(channel: string): Promise<void> {
-    const owner = this.ownerOf(channel);
+    const slot = calculateSlot(channel);
+    const owner = this.cluster.slots[slot]?.[0];
     if (!owner) throw new Error(`no master known for the slot of ${channel} (the cluster is not ready)`);
     const shard = this.shardFor(owner);
-    this.owners.set(channel, owner);
-    this.slots.set(channel, this.slotOf(channel));
+    this.subscribed.set(channel, { owner, slot });
     shard.channels.add(channel);
     try {
       await shard.redis.ssubscribe(channel);
     } catch (err) {
-      if (this.owners.get(channel) === owner) {
-        this.owners.delete(channel);
-        this.slots.delete(channel);
+      if (this.ownerOf(channel) === owner) {
+        this.subscribed.delete(channel);
         shard.channels.delete(channel);
       }
       // A MOVED answer: our map is stale. Refresh it for the next attempt.
@@ -65,9 +62,8 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    const owner = this.owners.get(channel);
-    this.owners.delete(channel);
-    this.slots.delete(channel);
+    const owner = this.ownerOf(channel);
+    this.subscribed.delete(channel);
     const shard = owner === undefined ? undefined : this.shards.get(owner);
     if (!shard) return;
     shard.channels.delete(channel);
@@ -76,7 +72,7 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   }
 
   commandsFor(channel: string): Redis | undefined {
-    const owner = this.owners.get(channel);
+    const owner = this.ownerOf(channel);
     const shard = owner === undefined ? undefined : this.shards.get(owner);
     return shard && !shard.down && shard.redis.status === 'ready' ? shard.redis : undefined;
   }
@@ -99,12 +95,9 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
     this.shards.clear();
   }
 
+  /** The master a subscribed channel is subscribed on. */
   private ownerOf(channel: string): string | undefined {
-    return this.cluster.slots[this.slotOf(channel)]?.[0];
-  }
-
-  private slotOf(channel: string): number {
-    return this.slots.get(channel) ?? calculateSlot(channel);
+    return this.subscribed.get(channel)?.owner;
   }
 
   private shardFor(owner: string): Shard {
@@ -116,7 +109,7 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
     shard = created;
     redis.on('smessage', (channel: string, payload: string) => {
       // A channel that moved to another shard may still get a late message here: the new owner's copy counts.
-      if (this.owners.get(channel) === owner) this.emit('message', channel, payload);
+      if (this.ownerOf(channel) === owner) this.emit('message', channel, payload);
     });
     redis.on('close', () => {
       if (this.closed || created.down) return;
@@ -143,7 +136,7 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
 
   /** A shard's connection is back: subscribe its channels again, then report their gap. */
   private async restoreShard(owner: string, shard: Shard): Promise<void> {
-    const channels = [...shard.channels].filter((channel) => this.owners.get(channel) === owner);
+    const channels = [...shard.channels].filter((channel) => this.ownerOf(channel) === owner);
     try {
       await Promise.all(channels.map((channel) => shard.redis.ssubscribe(channel)));
       await shard.redis.ping();
@@ -172,8 +165,8 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
   private async reconcile(): Promise<void> {
     if (this.closed) return;
     const moved: string[] = [];
-    for (const [channel, owner] of [...this.owners]) {
-      const now = this.ownerOf(channel);
+    for (const [channel, { owner, slot }] of [...this.subscribed]) {
+      const now = this.cluster.slots[slot]?.[0];
       if (!now || now === owner) continue;
       // From here until its restore, what arrives for it may follow a gap (published where we were not subscribed).
       this.emit('lapsed', [channel]);
@@ -182,7 +175,7 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
       if (old?.redis.status === 'ready') old.redis.sunsubscribe(channel).catch(() => undefined);
       this.dropIfIdle(owner);
       const shard = this.shardFor(now);
-      this.owners.set(channel, now);
+      this.subscribed.set(channel, { owner: now, slot });
       shard.channels.add(channel);
       try {
         await shard.redis.ssubscribe(channel);
@@ -194,7 +187,7 @@ export class ClusterSubscriber extends EventEmitter implements ShardSubscriber {
       }
     }
     if (moved.length > 0) {
-      await Promise.all([...new Set(moved.map((c) => this.owners.get(c)!))].map((o) => this.shards.get(o)?.redis.ping()));
+      await Promise.all([...new Set(moved.map((c) => this.ownerOf(c)!))].map((o) => this.shards.get(o)?.redis.ping()));
       this.emit('restored', moved);
     }
     for (const owner of [...this.shards.keys()]) this.dropIfIdle(owner);
