@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Broker, Delivery } from './broker/broker.js';
 import { ChatError } from './errors.js';
@@ -27,7 +28,7 @@ interface RoomFeed {
   repairing?: boolean;
   /** The subscription lapsed and has not been reported restored since: keep holding. */
   lapsed?: boolean;
-  /** The subscription lapsed again while its gap was being filled: fill again. */
+  /** Restored again while its gap was being filled: fill again. */
   repairAgain?: boolean;
   /**
    * The room's users as this replica's sockets know them: the first join's
@@ -188,7 +189,7 @@ export class RoomFeeds {
         // Restored: this fill covers every lapse reported so far.
         feed.repairAgain = false;
         feed.lapsed = false;
-        while (!(await this.fillGap(room, feed)) && current()) await new Promise((resolve) => setTimeout(resolve, REPAIR_RETRY_MS));
+        while (!(await this.fillGap(room, feed)) && current()) await delay(REPAIR_RETRY_MS);
       } while (feed.repairAgain && current());
     } finally {
       feed.repairing = false;

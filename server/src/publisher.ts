@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Broker, MessageDraft, StoredMessage } from './broker/broker.js';
 import { ChatError } from './errors.js';
@@ -63,10 +64,11 @@ export class Publisher {
   async publish(draft: MessageDraft, wanted: () => boolean): Promise<StoredMessage> {
     let unknown = false;
     for (;;) {
-      // No readiness check before the first attempt: in a Redis Cluster one shard failing over must not
-      // refuse the rooms of the others. A store that cannot be reached refuses the command unsent.
+      // No readiness check before an attempt, only a pause before a retry: in a Redis Cluster one shard
+      // failing over must not refuse the rooms of the others, and a store that cannot be reached refuses
+      // the command unsent, at once.
       if (unknown) {
-        await this.waitForBroker();
+        await delay(this.options.retryMs);
         if (!wanted()) throw new OutcomeUnknown();
       }
       try {
@@ -88,14 +90,5 @@ export class Publisher {
         throw new ChatError(ErrorCode.internal, 'message not stored: the broker is unreachable');
       }
     }
-  }
-
-  /**
-   * A pause between attempts. Not a wait for the whole broker to be ready:
-   * in a Redis Cluster the room's shard may answer while another does not,
-   * and a command that cannot be sent fails at once, costing nothing.
-   */
-  private async waitForBroker(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, this.options.retryMs));
   }
 }
