@@ -1,6 +1,6 @@
 import { isMessageId, isRoomName, type ChatMessage, type User } from '@roomcast/server/protocol';
 import type { PendingSend, SendError } from './state.js';
-import type { KeyValueStore } from './storage.js';
+import { readJson, type KeyValueStore } from './storage.js';
 
 /** What is kept of a room for a reload without the server: its last messages and who was there. */
 export interface RoomSnapshot {
@@ -52,7 +52,7 @@ export class OfflineStore {
   // ------------------------------------------------------------ drafts
 
   loadDrafts(user: string): Record<string, string> {
-    const value = this.read(key(user, 'drafts'));
+    const value = readJson(this.store, key(user, 'drafts'));
     const drafts: Record<string, string> = {};
     if (typeof value !== 'object' || value === null) return drafts;
     for (const [room, text] of Object.entries(value)) if (isRoomName(room) && typeof text === 'string' && text !== '') drafts[room] = text;
@@ -69,7 +69,7 @@ export class OfflineStore {
   // ------------------------------------------------------------ rooms' last known state
 
   loadSnapshot(user: string, room: string): RoomSnapshot | null {
-    const value = this.read(key(user, `room.${room}`)) as Partial<RoomSnapshot> | null;
+    const value = readJson(this.store, key(user, `room.${room}`)) as Partial<RoomSnapshot> | null;
     if (typeof value !== 'object' || value === null || !Array.isArray(value.messages) || !Array.isArray(value.users)) return null;
     const messages = value.messages.filter((m): m is ChatMessage => isStoredMessage(m, room));
     const users = value.users.filter((u): u is User => typeof u?.id === 'string' && typeof u.name === 'string');
@@ -99,17 +99,8 @@ export class OfflineStore {
   // ------------------------------------------------------------ internals
 
   private readArray(name: string): unknown[] {
-    const value = this.read(name);
+    const value = readJson(this.store, name);
     return Array.isArray(value) ? value : [];
-  }
-
-  private read(name: string): unknown {
-    try {
-      const text = this.store?.getItem(name);
-      return text ? JSON.parse(text) : null;
-    } catch {
-      return null;
-    }
   }
 
   private write(name: string, value: unknown): void {

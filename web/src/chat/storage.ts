@@ -7,6 +7,19 @@ export interface KeyValueStore {
   removeItem(key: string): void;
 }
 
+/**
+ * The JSON value stored under `key`; null when there is none, or when it
+ * cannot be read (unparsable text, or a storage that refuses access).
+ */
+export function readJson(store: KeyValueStore | null, key: string): unknown {
+  try {
+    const text = store?.getItem(key);
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
 export interface SavedSession {
   token: string;
   user: User;
@@ -26,7 +39,7 @@ export class SessionStore {
   constructor(private readonly store: KeyValueStore | null) {}
 
   loadSession(): SavedSession | null {
-    const value = this.read(SESSION_KEY);
+    const value = readJson(this.store, SESSION_KEY);
     if (typeof value !== 'object' || value === null) return null;
     const { token, user } = value as Partial<SavedSession>;
     if (typeof token !== 'string' || typeof user?.id !== 'string' || typeof user.name !== 'string') return null;
@@ -38,7 +51,7 @@ export class SessionStore {
   }
 
   loadRooms(): SavedRoom[] {
-    const value = this.read(ROOMS_KEY);
+    const value = readJson(this.store, ROOMS_KEY);
     if (!Array.isArray(value)) return [];
     return value.filter((room): room is SavedRoom => isRoomName((room as Partial<SavedRoom>)?.name));
   }
@@ -54,15 +67,5 @@ export class SessionStore {
   clearAll(): void {
     this.store?.removeItem(SESSION_KEY);
     this.store?.removeItem(ROOMS_KEY);
-  }
-
-  private read(key: string): unknown {
-    const text = this.store?.getItem(key);
-    if (!text) return null;
-    try {
-      return JSON.parse(text);
-    } catch {
-      return null;
-    }
   }
 }
